@@ -1,0 +1,1 @@
+"""Side effects: database writes, due-time computation, adapters to outside systems."""

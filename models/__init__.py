@@ -1,0 +1,1 @@
+"""Public contracts: workflow inputs, update arguments, query results, policy, and database tables."""

@@ -1,0 +1,128 @@
+"""Database tables (spec §1.3). Child rows carry (workflow_id, key) unique, so a retried or
+replayed transition can never write a row twice."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """Aware UTC datetimes on every backend (SQLite drops the offset otherwise)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime written to the database")
+        return value.astimezone(timezone.utc)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def _at(nullable: bool = False) -> Any:
+    return Field(sa_type=UTCDateTime, nullable=nullable)
+
+
+def _json() -> Any:
+    return Field(default_factory=dict, sa_type=sa.JSON, nullable=False)
+
+
+class Case(SQLModel, table=True):
+    workflow_id: str = Field(primary_key=True, max_length=100)
+    run_id: str = Field(max_length=64)
+    case_type: str = Field(index=True, max_length=20)
+    state: str = Field(index=True, max_length=40)
+    customer_ref: str | None = Field(default=None, index=True, max_length=64)
+    region: str | None = Field(default=None, max_length=10)
+    assignee: str | None = Field(default=None, max_length=64)
+    details: dict[str, Any] = _json()
+    deadlines: dict[str, Any] = _json()
+    next_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    sla_breached: bool = False
+    policy: dict[str, Any] = _json()
+    opened_at: datetime = _at()
+    updated_at: datetime = _at()
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class CaseEvent(SQLModel, table=True):
+    """Append-only log: one row per applied transition."""
+
+    __table_args__ = (sa.UniqueConstraint("workflow_id", "step"),)
+    id: int | None = Field(default=None, primary_key=True)
+    workflow_id: str = Field(foreign_key="case.workflow_id", max_length=100, index=True)
+    step: str = Field(max_length=120)
+    at: datetime = _at()
+    actor: str = Field(max_length=64)
+    reason: str
+    from_state: str | None = Field(default=None, max_length=40)
+    to_state: str | None = Field(default=None, max_length=40)
+
+
+class SlaEvent(SQLModel, table=True):
+    __table_args__ = (sa.UniqueConstraint("workflow_id", "key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    workflow_id: str = Field(foreign_key="case.workflow_id", max_length=100, index=True)
+    key: str = Field(max_length=120)
+    clock: str = Field(max_length=40)
+    kind: str = Field(max_length=20)
+    at: datetime = _at()
+    due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    level: str | None = Field(default=None, max_length=20)
+    to: str | None = Field(default=None, max_length=64)
+    detail: str = ""
+
+
+class Notification(SQLModel, table=True):
+    """The customer (and staff) notification outbox; `sent_at` is set by the delivery adapter."""
+
+    __table_args__ = (sa.UniqueConstraint("workflow_id", "key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    workflow_id: str = Field(foreign_key="case.workflow_id", max_length=100, index=True)
+    key: str = Field(max_length=120)
+    channel: str = Field(max_length=20)
+    template: str = Field(max_length=80)
+    recipient: str = Field(max_length=64)
+    params: dict[str, Any] = _json()
+    created_at: datetime = _at()
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Compensation(SQLModel, table=True):
+    __table_args__ = (sa.UniqueConstraint("workflow_id", "key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    workflow_id: str = Field(foreign_key="case.workflow_id", max_length=100, index=True)
+    key: str = Field(max_length=120)
+    kind: str = Field(max_length=30)
+    amount_fen: int
+    period_start: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    period_end: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    reason: str
+    created_at: datetime = _at()
+
+
+class ArchiveEntry(SQLModel, table=True):
+    workflow_id: str = Field(foreign_key="case.workflow_id", primary_key=True, max_length=100)
+    classification: str = Field(max_length=40)
+    retain_until: datetime = _at()
+    summary: dict[str, Any] = _json()
+    archived_at: datetime = _at()
+
+
+class CustomerContact(SQLModel, table=True):
+    """Personal data, in one place, so it can be minimised and erased (spec §1.3, PIPL)."""
+
+    customer_ref: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=100)
+    phone: str = Field(max_length=20)
+    updated_at: datetime = _at()

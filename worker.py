@@ -1,0 +1,91 @@
+"""The worker: connects to Temporal, registers every workflow and activity, runs until told to stop.
+
+Configuration (environment):
+  TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS*, TEMPORAL_PROFILE
+                          the Temporal connection, read by temporalio.envconfig (profiles too)
+  TELECOM_TASK_QUEUE      task queue (default telecom-service)
+  TELECOM_DATABASE_URL    SQLAlchemy URL (default sqlite:///telecom-service.db)
+  TELECOM_POLICY_FILE     policy TOML (default: the built-in policy, models/policy.py)
+  TELECOM_CALENDAR_FILE   working-day override TOML (holidays / working_days lists)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import sqlalchemy as sa
+from pydantic import ValidationError
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.envconfig import ClientConfig
+from temporalio.worker import Worker
+
+from activities.calendar import CalendarOverrides, load_overrides
+from activities.database import make_engine, upgrade
+from activities.deadlines import DueTimeCalculator
+from activities.notify import Notifier
+from activities.records import CaseRecords
+from models.common import TASK_QUEUE
+from models.policy import Policy
+from workflows.complaint_closure import ComplaintClosure
+
+WORKFLOWS = [ComplaintClosure]
+log = logging.getLogger("telecom.worker")
+
+
+def build_worker(client: Client, engine: sa.Engine, *, policy: Policy | None = None,
+                 calendar: CalendarOverrides | None = None, notifier: Notifier | None = None,
+                 task_queue: str = TASK_QUEUE, **options) -> Worker:
+    """The one place that wires workflows to activities; tests call it with their own parts."""
+    records = CaseRecords(engine, policy or Policy(), notifier)
+    due_times = DueTimeCalculator(calendar)
+    return Worker(
+        client, task_queue=task_queue, workflows=WORKFLOWS,
+        activities=[records.load_policy, records.record_transition, due_times.compute_due_times],
+        activity_executor=ThreadPoolExecutor(max_workers=16),
+        # A malformed input or update argument fails that case or update, never the task forever.
+        workflow_failure_exception_types=[ValidationError],
+        **options)
+
+
+async def connect() -> Client:
+    config = ClientConfig.load_client_connect_config()
+    config.setdefault("target_host", "localhost:7233")
+    return await Client.connect(**config, data_converter=pydantic_data_converter)
+
+
+async def serve() -> None:
+    policy_file, calendar_file = os.environ.get("TELECOM_POLICY_FILE"), os.environ.get("TELECOM_CALENDAR_FILE")
+    policy = Policy.from_toml(policy_file) if policy_file else Policy()
+    calendar = load_overrides(calendar_file) if calendar_file else None
+    engine = make_engine()
+    upgrade(engine)
+    client = await connect()
+    task_queue = os.environ.get("TELECOM_TASK_QUEUE", TASK_QUEUE)
+    worker = build_worker(client, engine, policy=policy, calendar=calendar, task_queue=task_queue,
+                          graceful_shutdown_timeout=timedelta(seconds=10))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with worker:
+        log.info("worker on %s, task queue %s, database %s, policy %s", client.service_client.config.target_host,
+                 task_queue, engine.url.render_as_string(hide_password=True), policy.version)
+        await stop.wait()
+        log.info("stopping: finishing running activities")
+    engine.dispose()
+
+
+def main() -> None:
+    logging.basicConfig(level=os.environ.get("TELECOM_LOG_LEVEL", "INFO"),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    asyncio.run(serve())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Deterministic orchestration of the four processes; every side effect is an activity."""
