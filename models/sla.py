@@ -32,6 +32,7 @@ class ClockStatus(Contract):
     source: str
     basis: Basis
     budget: timedelta
+    started_at: AwareDatetime
     consumed: timedelta = Field(description="budget time used so far, pauses excluded")
     consumed_as_of: AwareDatetime | None = Field(
         description="when `consumed` was measured: now for calendar clocks, the last start, pause or "

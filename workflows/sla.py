@@ -56,6 +56,7 @@ class Firing:
 class SlaClock:
     name: str
     policy: ClockPolicy
+    started_at: datetime
     consumed: timedelta = timedelta(0)
     consumed_as_of: datetime | None = None
     segment_start: datetime | None = None
@@ -91,6 +92,7 @@ class SlaClock:
         upcoming = sorted(self.scheduled.items(), key=lambda item: item[1])
         return ClockStatus(
             name=self.name, source=self.policy.source, basis=self.policy.basis, budget=self.policy.budget,
+            started_at=self.started_at,
             consumed=consumed, consumed_as_of=now if self.policy.basis is Basis.calendar else self.consumed_as_of,
             remaining=max(self.policy.budget - consumed, timedelta(0)),
             running=self.segment_start is not None, paused=self.paused,
@@ -109,7 +111,7 @@ class SlaClocks:
         """Set whenever a schedule moves, so the waiting loop re-arms its timer."""
 
     async def start(self, name: str, policy: ClockPolicy, at: datetime) -> None:
-        clock = self.clocks[name] = SlaClock(name, policy, consumed_as_of=at, segment_start=at)
+        clock = self.clocks[name] = SlaClock(name, policy, at, consumed_as_of=at, segment_start=at)
         await self._schedule(clock)
 
     async def pause(self, name: str, at: datetime, reason: str) -> SlaEventRecord:
