@@ -15,7 +15,7 @@ import asyncio
 import logging
 import os
 import signal
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -41,13 +41,15 @@ log = logging.getLogger("telecom.worker")
 
 def build_worker(client: Client, engine: sa.Engine, *, policy: Policy | None = None,
                  calendar: CalendarOverrides | None = None, notifier: Notifier | None = None,
-                 task_queue: str = TASK_QUEUE, extra_workflows: Sequence[type] = (), **options) -> Worker:
+                 task_queue: str = TASK_QUEUE, extra_workflows: Sequence[type] = (),
+                 extra_activities: Sequence[Callable] = (), **options) -> Worker:
     """The one place that wires workflows to activities; tests call it with their own parts."""
     records = CaseRecords(engine, policy or Policy(), notifier)
     due_times = DueTimeCalculator(calendar)
     return Worker(
         client, task_queue=task_queue, workflows=[*WORKFLOWS, *extra_workflows],
-        activities=[records.load_policy, records.record_transition, due_times.compute_due_times],
+        activities=[records.load_policy, records.record_transition, due_times.compute_due_times,
+                    *extra_activities],
         activity_executor=ThreadPoolExecutor(max_workers=16),
         # A malformed input or update argument fails that case or update, never the task forever.
         workflow_failure_exception_types=[ValidationError],

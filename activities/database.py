@@ -34,7 +34,7 @@ def make_engine(url: str | None = None) -> sa.Engine:
     return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
 
-def upgrade(engine: sa.Engine, revision: str = "head") -> None:
+def upgrade(engine: sa.Engine, revision: str = "heads") -> None:
     """Create or upgrade the schema to `revision` with the project's Alembic migrations."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))

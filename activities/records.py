@@ -96,7 +96,7 @@ def _update_case(case: Case, t: Transition) -> None:
     facts = t.facts
     if t.to_state:
         case.state = t.to_state
-    for column in ("customer_ref", "region", "assignee", "sla_breached"):
+    for column in ("customer_ref", "region", "severity", "assignee", "sla_breached"):
         value = getattr(facts, column)
         if value is not None:
             setattr(case, column, value)

@@ -108,12 +108,27 @@ class ComplaintPolicy(Contract):
     other_appeal_months: int = Field(default=24, gt=0, description="申诉办法 Art. 11: other disputes older than 2 years")
 
 
+class ApplicationPolicy(Contract):
+    """ApplicationReview (spec §2)."""
+
+
+class FaultPolicy(Contract):
+    """FaultRepair (spec §3)."""
+
+
+class TerminationPolicy(Contract):
+    """TerminationCleanup (spec §5)."""
+
+
 class Policy(Contract):
     version: str = Field(default="2026.1", min_length=1, description="recorded with every case that binds it")
     timezone: str = Field(default="Asia/Shanghai", description="where working days and dates are counted")
     clock_skew: timedelta = Field(default=timedelta(minutes=2), ge=timedelta(0),
                                   description=f"{OPERATOR}: a caller's timestamp may run this far ahead of ours")
+    application: ApplicationPolicy = ApplicationPolicy()
+    fault: FaultPolicy = FaultPolicy()
     complaint: ComplaintPolicy = ComplaintPolicy()
+    termination: TerminationPolicy = TerminationPolicy()
 
     @classmethod
     def from_toml(cls, path: str | Path) -> Policy:

@@ -68,6 +68,7 @@ class CaseFacts(Contract):
 
     customer_ref: str | None = None
     region: str | None = None
+    severity: str | None = None
     assignee: str | None = None
     details: dict[str, Any] | None = Field(default=None, description="process facts without personal data, merged")
     deadlines: dict[str, AwareDatetime] | None = Field(default=None, description="open deadlines, replaced whole")

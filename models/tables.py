@@ -44,6 +44,7 @@ class Case(SQLModel, table=True):
     state: str = Field(index=True, max_length=40)
     customer_ref: str | None = Field(default=None, index=True, max_length=64)
     region: str | None = Field(default=None, max_length=10)
+    severity: str | None = Field(default=None, max_length=10)
     assignee: str | None = Field(default=None, max_length=64)
     details: dict[str, Any] = _json()
     deadlines: dict[str, Any] = _json()

@@ -184,8 +184,8 @@ async def test_a_second_start_with_the_same_id_is_refused(env, worker, engine, c
         await complaints.start(complaint(description="重复提交"))
     again = await complaints.start(complaint(), existing_ok=True)
     assert again.id == first.id
-    await complaints.status("C1")
-    assert len(rows(engine, Case)) == 1 and len(rows(engine, CaseEvent)) == 1
+    await complaints.assign_handler("C1", AssignHandler(handler="h.li", actor="desk"))  # runs once opened
+    assert len(rows(engine, Case)) == 1 and len(rows(engine, CaseEvent)) == 2
 
 
 async def test_updates_out_of_order_are_refused_with_nothing_written(env, worker, engine, complaints):

@@ -107,7 +107,7 @@ class CaseBook:
         wanted: dict[str, object] = {search.CASE_TYPE.name: str(self.case_type), search.STATE.name: str(self.state),
                                      search.SLA_BREACHED.name: self.clocks.breached}
         for key, value in ((search.CUSTOMER_REF, facts.customer_ref), (search.REGION, facts.region),
-                           (search.ASSIGNEE, facts.assignee)):
+                           (search.SEVERITY, facts.severity), (search.ASSIGNEE, facts.assignee)):
             if value is not None:
                 wanted[key.name] = value
         wanted[search.NEXT_DUE.name] = min(facts.deadlines.values()) if facts.deadlines else None

@@ -23,6 +23,7 @@ def upgrade() -> None:
     sa.Column('state', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
     sa.Column('customer_ref', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('region', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=True),
+    sa.Column('severity', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=True),
     sa.Column('assignee', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('details', sa.JSON(), nullable=False),
     sa.Column('deadlines', sa.JSON(), nullable=False),

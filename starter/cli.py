@@ -1,0 +1,149 @@
+"""Ops CLI over the typed API: `telecom <process> start FILE|-`, `status ID`, `<update> ID [JSON|-]`.
+
+The connection comes from temporalio.envconfig (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, profiles, TLS);
+the task queue for `start` from --task-queue, else TELECOM_TASK_QUEUE, else telecom-service.
+Exit codes: 0 done, 1 refused or failed (case exists, update refused, not found, no server),
+2 invalid input (nothing was sent).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.exceptions import FailureError
+from temporalio.service import RPCError, RPCStatusCode
+
+from models.common import TASK_QUEUE
+from models.complaint import (AssignHandler, ComplaintInput, ConfirmReply, RecordFindings, SendReply,
+                              SubmitClosure)
+
+from .api import CaseAlreadyExists, Complaints, connect
+
+UpdateMethod = Callable[[Any, str, Any], Awaitable[BaseModel]]
+
+
+@dataclass(frozen=True)
+class Process:
+    """One process as the CLI sees it: its API class, start input, and updates (argument model, API method)."""
+
+    api: Callable[[Client, str], Any]
+    input: type[BaseModel]
+    updates: Mapping[str, tuple[type[BaseModel], UpdateMethod]]
+
+
+PROCESSES: Mapping[str, Process] = {
+    "complaint": Process(Complaints, ComplaintInput, {
+        "assign_handler": (AssignHandler, Complaints.assign_handler),
+        "record_findings": (RecordFindings, Complaints.record_findings),
+        "send_reply": (SendReply, Complaints.send_reply),
+        "confirm": (ConfirmReply, Complaints.confirm),
+        "submit_closure": (SubmitClosure, Complaints.submit_closure),
+    }),
+}
+
+
+class Fail(Exception):
+    """Print the message on stderr and exit with the code."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="telecom", description=__doc__.split("\n\n")[0])
+    processes = parser.add_subparsers(dest="process", required=True, metavar="PROCESS")
+    for name, process in PROCESSES.items():
+        actions = processes.add_parser(name, help=f"{name} cases").add_subparsers(
+            dest="action", required=True, metavar="ACTION")
+        start = actions.add_parser("start", help=f"start a {name} case from a JSON {process.input.__name__}")
+        start.add_argument("input", metavar="FILE|-", help="JSON file, or - for stdin")
+        start.add_argument("--task-queue", default=os.environ.get("TELECOM_TASK_QUEUE", TASK_QUEUE),
+                           help="default: $TELECOM_TASK_QUEUE or %(default)s")
+        actions.add_parser("status", help="query the case's status").add_argument("id")
+        for update, (model, _) in process.updates.items():
+            sub = actions.add_parser(update, help=f"send {update} ({model.__name__})")
+            sub.add_argument("id")
+            # Omitted means {}: the validation error then lists every field the update needs.
+            sub.add_argument("argument", nargs="?", default="{}", metavar="JSON|-", help="JSON, or - for stdin")
+    return parser
+
+
+def _load(model: type[BaseModel], text: str, source: str) -> BaseModel:
+    """Validate before anything is sent, so a typo never reaches a case."""
+    try:
+        return model.model_validate_json(text)
+    except ValidationError as error:
+        fields = "\n".join(f"  {'.'.join(map(str, e['loc'])) or '(input)'}: {e['msg']}" for e in error.errors())
+        raise Fail(f"invalid {model.__name__} from {source}:\n{fields}", 2) from None
+
+
+def _read(path: str) -> str:
+    if path == "-":
+        return sys.stdin.read()
+    try:
+        with open(path, encoding="utf-8") as file:
+            return file.read()
+    except OSError as error:
+        raise Fail(f"cannot read {path}: {error.strerror}", 2) from None
+
+
+async def _run(args: argparse.Namespace) -> str:
+    process = PROCESSES[args.process]
+    # Validate first: an invalid request needs no server.
+    request: BaseModel | None = None
+    if args.action == "start":
+        request = _load(process.input, _read(args.input), "stdin" if args.input == "-" else args.input)
+    elif args.action in process.updates:
+        model = process.updates[args.action][0]
+        request = (_load(model, _read("-"), "stdin") if args.argument == "-"
+                   else _load(model, args.argument, "the argument"))
+    try:
+        client = await connect()
+    except RuntimeError as error:  # the SDK's "Failed client connect"
+        raise Fail(f"cannot connect to Temporal: {error}") from None
+    if args.action == "start":
+        api = process.api(client, args.task_queue)
+        try:
+            handle = await api.start(request)
+        except CaseAlreadyExists as error:
+            raise Fail(str(error)) from None
+        # Like `temporal workflow start`: return at once, whether or not a worker is running yet.
+        return json.dumps({"workflow_id": handle.id, "run_id": handle.result_run_id,
+                           "task_queue": args.task_queue}, indent=2)
+    api = process.api(client, TASK_QUEUE)
+    try:
+        if args.action == "status":
+            result = await api.status(args.id)
+        else:
+            result = await process.updates[args.action][1](api, args.id, request)
+    except WorkflowUpdateFailedError as error:
+        reason = error.cause.message if isinstance(error.cause, FailureError) else str(error.cause or error)
+        raise Fail(f"{args.action} refused: {reason}") from None
+    except RPCError as error:
+        if error.status is RPCStatusCode.NOT_FOUND:
+            raise Fail(f"no {args.process} case {args.id!r}: {error.message}") from None
+        raise Fail(f"{args.action} failed: {error.message}") from None
+    return result.model_dump_json(indent=2)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+    try:
+        print(asyncio.run(_run(args)))
+    except Fail as error:
+        print(f"telecom: {error}", file=sys.stderr)
+        sys.exit(error.code)
+
+
+if __name__ == "__main__":
+    main()
