@@ -3,8 +3,10 @@ real database migrated by Alembic."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -32,12 +34,30 @@ def binary(name: str) -> str:
     return found
 
 
-@pytest.fixture
-def engine(tmp_path) -> Iterator[sa.Engine]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'records.db'}")
+POSTGRES_URL = os.environ.get("TELECOM_TEST_POSTGRES_URL")
+"""Set (by .ci/run, from scripts/postgres) to run every database test on PostgreSQL as well."""
+
+
+@pytest.fixture(params=["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"])
+def engine(request, tmp_path) -> Iterator[sa.Engine]:
+    """A fresh database migrated by Alembic: a SQLite file, or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'records.db'}")
+        upgrade(engine)
+        yield engine
+        engine.dispose()
+        return
+    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    engine = make_engine(sa.make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False))
     upgrade(engine)
     yield engine
     engine.dispose()
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 async def register_search_attributes(client: Client) -> None:
