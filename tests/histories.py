@@ -1,0 +1,94 @@
+"""Recorded histories of each workflow's main paths, replayed by tests/test_replay.py so that a
+non-deterministic workflow change fails CI.
+
+Re-record only when a change is meant to be incompatible (and then version it, see the README):
+    .venv/bin/python -m tests.histories
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+
+from temporalio.client import WorkflowHandle, WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from activities.database import make_engine, upgrade
+from models.complaint import ConfirmReply, RecordFindings, SendReply
+from starter import Complaints
+from worker import build_worker
+
+from .conftest import TEST_QUEUE, binary, register_search_attributes
+from .test_complaint_closure import CLOSURE, complaint, investigate_and_reply
+
+DIRECTORY = Path(__file__).with_name("histories")
+
+
+def load(path: Path) -> WorkflowHistory:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return WorkflowHistory.from_json(data.pop("workflow_id"), data)
+DAY = timedelta(days=1)
+Scenario = Callable[[WorkflowEnvironment], Awaitable[WorkflowHandle]]
+
+
+async def complaint_happy(env: WorkflowEnvironment) -> WorkflowHandle:
+    complaints = Complaints(env.client, TEST_QUEUE)
+    handle = await complaints.start(complaint("HAPPY"))
+    await investigate_and_reply(complaints, "HAPPY")
+    await complaints.confirm("HAPPY", ConfirmReply(satisfied=True))
+    await complaints.submit_closure("HAPPY", CLOSURE)
+    return handle
+
+
+async def complaint_breached_reopened(env: WorkflowEnvironment) -> WorkflowHandle:
+    complaints = Complaints(env.client, TEST_QUEUE)
+    handle = await complaints.start(complaint("LATE"))
+    await env.sleep(18 * DAY)
+    await investigate_and_reply(complaints, "LATE")
+    for _ in range(3):
+        await complaints.confirm("LATE", ConfirmReply(satisfied=False))
+        await complaints.record_findings("LATE", RecordFindings(findings="复查", actor="h.li"))
+        await complaints.send_reply("LATE", SendReply(reply="复函", actor="h.li"))
+    await complaints.submit_closure("LATE", CLOSURE)
+    await env.sleep(8 * DAY)  # silence: confirmed by default
+    return handle
+
+
+SCENARIOS: dict[str, Scenario] = {
+    "ComplaintClosure-happy": complaint_happy,
+    "ComplaintClosure-breached-reopened": complaint_breached_reopened,
+}
+
+
+async def record(name: str, scenario: Scenario, env: WorkflowEnvironment) -> Path:
+    handle = await scenario(env)
+    await handle.result()
+    history = await handle.fetch_history()
+    path = DIRECTORY / f"{name}.json"
+    # The workflow id is part of what the workflow checks, so it is kept beside the events.
+    path.write_text(json.dumps({"workflow_id": handle.id, **history.to_json_dict()}, indent=1), encoding="utf-8")
+    return path
+
+
+async def main() -> None:
+    DIRECTORY.mkdir(exist_ok=True)
+    for name, scenario in SCENARIOS.items():
+        with tempfile.TemporaryDirectory() as scratch:
+            engine = make_engine(f"sqlite:///{scratch}/records.db")
+            upgrade(engine)
+            async with await WorkflowEnvironment.start_time_skipping(
+                    data_converter=pydantic_data_converter,
+                    test_server_existing_path=binary("temporal-test-server")) as env:
+                await register_search_attributes(env.client)
+                async with build_worker(env.client, engine, task_queue=TEST_QUEUE):
+                    print(await record(name, scenario, env))
+            engine.dispose()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

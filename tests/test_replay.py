@@ -1,0 +1,25 @@
+"""Replay every recorded history with today's workflow code: a non-deterministic change fails here."""
+
+from pathlib import Path
+
+import pytest
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+from worker import WORKFLOWS
+
+from .histories import DIRECTORY, SCENARIOS, load
+
+RECORDED = sorted(DIRECTORY.glob("*.json"))
+
+
+def test_every_scenario_has_a_recorded_history():
+    assert {p.stem for p in RECORDED} == set(SCENARIOS)
+
+
+@pytest.mark.parametrize("path", RECORDED, ids=lambda p: p.stem)
+async def test_recorded_history_replays(path: Path):
+    history = load(path)
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
+    assert result.replay_failure is None
