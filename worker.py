@@ -22,7 +22,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from pydantic import ValidationError
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
+from models.converter import contract_data_converter
 from temporalio.envconfig import ClientConfig
 from temporalio.worker import Worker
 
@@ -59,7 +59,7 @@ def build_worker(client: Client, engine: sa.Engine, *, policy: Policy | None = N
 async def connect() -> Client:
     config = ClientConfig.load_client_connect_config()
     config.setdefault("target_host", "localhost:7233")
-    return await Client.connect(**config, data_converter=pydantic_data_converter)
+    return await Client.connect(**config, data_converter=contract_data_converter)
 
 
 async def serve() -> None:

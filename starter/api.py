@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.contrib.pydantic import pydantic_data_converter
+from models.converter import contract_data_converter
 from temporalio.envconfig import ClientConfig
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
@@ -27,7 +27,7 @@ async def connect(profile: str | None = None) -> Client:
     """Connect as the worker does: envconfig (TEMPORAL_ADDRESS, profiles, TLS, API key) and pydantic JSON."""
     config = ClientConfig.load_client_connect_config(profile)
     config.setdefault("target_host", "localhost:7233")
-    return await Client.connect(**config, data_converter=pydantic_data_converter)
+    return await Client.connect(**config, data_converter=contract_data_converter)
 
 
 class Complaints:

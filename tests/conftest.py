@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
+from models.converter import contract_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from activities.database import make_engine, upgrade
@@ -69,7 +69,7 @@ async def register_search_attributes(client: Client) -> None:
 @pytest.fixture
 async def env() -> AsyncIterator[WorkflowEnvironment]:
     async with await WorkflowEnvironment.start_time_skipping(
-            data_converter=pydantic_data_converter,
+            data_converter=contract_data_converter,
             test_server_existing_path=binary("temporal-test-server")) as env:
         await register_search_attributes(env.client)
         yield env

@@ -31,6 +31,7 @@ class ComplaintClosure:
         self.complaint = complaint
         self.book = CaseBook(CaseType.complaint, self._details)
         self.received_at: datetime = complaint.received_at or workflow.now()
+        """Input checks happen in `run`, where they fail the case rather than the task."""
         self.assignee: str | None = None
         self.findings: str | None = None
         self.reply_sent = False

@@ -1,0 +1,51 @@
+"""One valid example per workflow type, as plain JSON, and how to drive it to its end: the poison
+corpus is generated from these, and the other tests use them as a known-good case."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from temporalio.client import WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+
+
+@dataclass(frozen=True)
+class Example:
+    workflow_id: str
+    input: dict[str, Any]
+    updates: dict[str, dict[str, Any]]
+    """A valid argument for every update (not necessarily valid in every state)."""
+    path: list[str]
+    """Updates that drive the case from opened to its end, in order."""
+
+    async def opened(self, env: WorkflowEnvironment, handle: WorkflowHandle) -> None:
+        """Until the case's first record is written (its history shows a state)."""
+        for _ in range(200):
+            if (await handle.query("status"))["history"]:
+                return
+            await asyncio.sleep(0.05)
+        raise TimeoutError(f"{handle.id} did not open")
+
+    async def drive(self, env: WorkflowEnvironment, handle: WorkflowHandle) -> None:
+        for update in self.path:
+            await handle.execute_update(update, self.updates[update])
+        await handle.result()
+
+
+COMPLAINT = Example(
+    workflow_id="complaint-EX1",
+    input={"complaint_id": "EX1", "channel": "hotline", "category": "billing",
+           "customer": {"customer_ref": "CUST-2001", "name": "李四", "phone": "13900139000"},
+           "description": "本月多扣费 30 元", "event_date": "2026-11-20"},
+    updates={"assign_handler": {"handler": "h.li", "actor": "desk.wang"},
+             "record_findings": {"findings": "计费系统重复出账", "actor": "h.li"},
+             "send_reply": {"reply": "已退还多扣费用", "channel": "sms", "actor": "h.li"},
+             "confirm": {"satisfied": True},
+             "submit_closure": {"cause_analysis": "出账任务重跑", "improvement_measures": "出账幂等校验",
+                                "actor": "h.li"}},
+    path=["assign_handler", "record_findings", "send_reply", "confirm", "submit_closure"])
+
+EXAMPLES: dict[str, Example] = {"ComplaintClosure": COMPLAINT}
