@@ -25,6 +25,7 @@ from temporalio.client import Client
 from models.converter import contract_data_converter
 from temporalio.envconfig import ClientConfig
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.calendar import CalendarOverrides, load_overrides
 from activities.database import make_engine, upgrade
@@ -51,6 +52,9 @@ def build_worker(client: Client, engine: sa.Engine, *, policy: Policy | None = N
         activities=[records.load_policy, records.record_transition, due_times.compute_due_times,
                     *extra_activities],
         activity_executor=ThreadPoolExecutor(max_workers=16),
+        # Our contracts and activity modules are deterministic to import: share them, don't re-import.
+        workflow_runner=SandboxedWorkflowRunner(
+            restrictions=SandboxRestrictions.default.with_passthrough_modules("models", "activities")),
         # A malformed input or update argument fails that case or update, never the task forever.
         workflow_failure_exception_types=[ValidationError],
         **options)

@@ -81,6 +81,12 @@ def policy() -> Policy:
 
 
 @pytest.fixture
+def complaints(env):
+    from starter import Complaints
+    return Complaints(env.client, task_queue=TEST_QUEUE)
+
+
+@pytest.fixture
 async def worker(env, engine, policy):
     async with build_worker(env.client, engine, policy=policy, task_queue=TEST_QUEUE) as worker:
         yield worker

@@ -24,11 +24,6 @@ def complaint(complaint_id: str = "C1", **overrides) -> ComplaintInput:
     return ComplaintInput.model_validate({**data, **overrides})
 
 
-@pytest.fixture
-def complaints(env) -> Complaints:
-    return Complaints(env.client, task_queue=TEST_QUEUE)
-
-
 async def investigate_and_reply(complaints: Complaints, cid: str = "C1") -> None:
     await complaints.assign_handler(cid, AssignHandler(handler="h.li", actor="desk.wang"))
     await complaints.record_findings(cid, RecordFindings(findings="光衰过大，已更换分光器", actor="h.li"))
