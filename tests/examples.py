@@ -14,12 +14,21 @@ from temporalio.testing import WorkflowEnvironment
 
 @dataclass(frozen=True)
 class Example:
+    workflow_type: str
     workflow_id: str
+    id_field: str
+    """The input field the workflow id is made of (`{prefix}{input[id_field]}`)."""
     input: dict[str, Any]
     updates: dict[str, dict[str, Any]]
     """A valid argument for every update (not necessarily valid in every state)."""
     path: list[str]
     """Updates that drive the case from opened to its end, in order."""
+
+    def numbered(self, n: int, tag: str = "N") -> tuple[str, dict[str, Any]]:
+        """The n-th copy of this case: its workflow id and input."""
+        case_id = f"{tag}{n:04d}"
+        prefix = self.workflow_id[: -len(self.input[self.id_field])]
+        return prefix + case_id, {**self.input, self.id_field: case_id}
 
     async def opened(self, env: WorkflowEnvironment, handle: WorkflowHandle) -> None:
         """Until the case's first record is written (its history shows a state)."""
@@ -36,7 +45,9 @@ class Example:
 
 
 COMPLAINT = Example(
+    workflow_type="ComplaintClosure",
     workflow_id="complaint-EX1",
+    id_field="complaint_id",
     input={"complaint_id": "EX1", "channel": "hotline", "category": "billing",
            "customer": {"customer_ref": "CUST-2001", "name": "李四", "phone": "13900139000"},
            "description": "本月多扣费 30 元", "event_date": "2026-11-20"},
@@ -48,4 +59,4 @@ COMPLAINT = Example(
                                 "actor": "h.li"}},
     path=["assign_handler", "record_findings", "send_reply", "confirm", "submit_closure"])
 
-EXAMPLES: dict[str, Example] = {"ComplaintClosure": COMPLAINT}
+EXAMPLES: dict[str, Example] = {e.workflow_type: e for e in (COMPLAINT,)}

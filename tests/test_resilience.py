@@ -1,0 +1,140 @@
+"""Crashes and outages: the worker runs as a separate process against the dev server and is
+killed with SIGKILL mid-flight, or the database is locked for 30 s; every case still finishes with
+each of its records exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from models.converter import contract_data_converter
+from models.tables import Case, CaseEvent, Notification, SlaEvent
+from activities.database import make_engine, upgrade
+
+from .conftest import binary, register_search_attributes, rows
+from .examples import EXAMPLES
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+async def dev_server():
+    async with await WorkflowEnvironment.start_local(
+            dev_server_existing_path=binary("temporal"), data_converter=contract_data_converter) as env:
+        await register_search_attributes(env.client)
+        yield env
+
+
+class WorkerProcess:
+    """`telecom-worker` in its own process, as in production."""
+
+    def __init__(self, env: WorkflowEnvironment, database_url: str, log: Path) -> None:
+        self.queue = f"resilience-{uuid.uuid4().hex[:8]}"
+        self.environ = {**os.environ, "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
+                        "TELECOM_DATABASE_URL": database_url, "TELECOM_TASK_QUEUE": self.queue}
+        self.log = log
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        with open(self.log, "ab") as log:
+            self.process = subprocess.Popen([sys.executable, str(ROOT / "worker.py")], cwd=ROOT,
+                                            env=self.environ, stdout=log, stderr=subprocess.STDOUT)
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(timeout=30)
+
+
+async def drive_all(env, worker, cases) -> None:
+    async def drive(example, workflow_id, data):
+        handle = await env.client.start_workflow(example.workflow_type, data, id=workflow_id,
+                                                 task_queue=worker.queue)
+        await example.drive(env, handle)
+    await asyncio.gather(*(drive(*case) for case in cases))
+
+
+def cases(total: int, tag: str):
+    examples = list(EXAMPLES.values())
+    for n in range(total):
+        example = examples[n % len(examples)]
+        yield (example, *example.numbered(n, tag))
+
+
+def check_records(engine, expected: list) -> None:
+    """Every case closed, each step once, no orphans, every notification sent."""
+    by_case = {c.workflow_id: c for c in rows(engine, Case)}
+    assert sorted(by_case) == sorted(workflow_id for _, workflow_id, _ in expected)
+    events = Counter((e.workflow_id, e.step.split("-", 1)[1]) for e in rows(engine, CaseEvent))
+    for example, workflow_id, _ in expected:
+        assert by_case[workflow_id].closed_at is not None
+        steps = [step for (wid, step), n in events.items() if wid == workflow_id]
+        assert all(events[(workflow_id, step)] == 1 for step in steps)
+        assert len(steps) == len(example.path) + 1, (workflow_id, steps)
+    for table in (CaseEvent, Notification, SlaEvent):
+        assert {r.workflow_id for r in rows(engine, table)} <= set(by_case)  # no orphans
+    assert all(n.sent_at is not None for n in rows(engine, Notification))
+
+
+async def test_worker_killed_twice_loses_and_duplicates_nothing(dev_server, tmp_path):
+    database_url = f"sqlite:///{tmp_path / 'records.db'}"
+    worker = WorkerProcess(dev_server, database_url, tmp_path / "worker.log")
+    worker.start()
+    expected = list(cases(200, "K"))
+    try:
+        driving = asyncio.create_task(drive_all(dev_server, worker, expected))
+        for _ in range(2):
+            await asyncio.sleep(3)
+            worker.kill()
+            await asyncio.sleep(1)
+            worker.start()
+        await asyncio.wait_for(driving, timeout=300)
+    finally:
+        worker.stop()
+    engine = make_engine(database_url)
+    check_records(engine, expected)
+    engine.dispose()
+
+
+async def test_database_locked_for_30_s_then_every_case_completes_once(dev_server, tmp_path):
+    path = tmp_path / "records.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    worker = WorkerProcess(dev_server, f"sqlite:///{path}", tmp_path / "worker.log")
+    worker.start()
+    expected = list(cases(20, "L"))
+    try:
+        driving = asyncio.create_task(drive_all(dev_server, worker, expected))
+        await asyncio.sleep(1)
+        lock = sqlite3.connect(path, timeout=30)
+        lock.execute("BEGIN EXCLUSIVE")
+        locked_at = time.monotonic()
+        await asyncio.sleep(30)
+        lock.rollback()
+        lock.close()
+        outage = time.monotonic() - locked_at
+        await asyncio.wait_for(driving, timeout=180)
+    finally:
+        worker.stop()
+    assert outage >= 30
+    check_records(engine, expected)
+    log = (tmp_path / "worker.log").read_text(errors="replace")
+    assert "database is locked" in log  # retries were visible, with the reason
+    engine.dispose()
