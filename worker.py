@@ -21,6 +21,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from pydantic import ValidationError
+from temporalio import workflow
 from temporalio.client import Client
 from models.converter import contract_data_converter
 from temporalio.envconfig import ClientConfig
@@ -37,6 +38,10 @@ from models.policy import Policy
 from workflows.complaint_closure import ComplaintClosure
 
 WORKFLOWS = [ComplaintClosure]
+WORKFLOW_RUNNER = SandboxedWorkflowRunner(
+    restrictions=SandboxRestrictions.default.with_passthrough_modules("models", "activities"))
+"""Our contracts and activity modules are deterministic to import: shared with the sandbox, never
+re-imported (a second copy of a model class fails pydantic's instance checks). Replayers use it too."""
 log = logging.getLogger("telecom.worker")
 
 
@@ -45,19 +50,23 @@ def build_worker(client: Client, engine: sa.Engine, *, policy: Policy | None = N
                  task_queue: str = TASK_QUEUE, extra_workflows: Sequence[type] = (),
                  extra_activities: Sequence[Callable] = (), **options) -> Worker:
     """The one place that wires workflows to activities; tests call it with their own parts."""
+    replaced = {_name(w) for w in extra_workflows}  # a test's new version stands in for ours
+    workflows = [w for w in WORKFLOWS if _name(w) not in replaced] + list(extra_workflows)
     records = CaseRecords(engine, policy or Policy(), notifier)
     due_times = DueTimeCalculator(calendar)
     return Worker(
-        client, task_queue=task_queue, workflows=[*WORKFLOWS, *extra_workflows],
+        client, task_queue=task_queue, workflows=workflows,
         activities=[records.load_policy, records.record_transition, due_times.compute_due_times,
                     *extra_activities],
         activity_executor=ThreadPoolExecutor(max_workers=16),
-        # Our contracts and activity modules are deterministic to import: share them, don't re-import.
-        workflow_runner=SandboxedWorkflowRunner(
-            restrictions=SandboxRestrictions.default.with_passthrough_modules("models", "activities")),
+        workflow_runner=WORKFLOW_RUNNER,
         # A malformed input or update argument fails that case or update, never the task forever.
         workflow_failure_exception_types=[ValidationError],
         **options)
+
+
+def _name(workflow_class: type) -> str:
+    return workflow._Definition.must_from_class(workflow_class).name
 
 
 async def connect() -> Client:

@@ -1,0 +1,81 @@
+"""The worked example of the README's "changing a workflow safely": a new step added to
+ComplaintClosure must be guarded by `workflow.patched`, or recorded histories stop replaying."""
+
+from __future__ import annotations
+
+import pytest
+from temporalio import workflow
+from temporalio.worker import Replayer
+from temporalio.workflow import NondeterminismError
+
+from models.complaint import ComplaintInput, ComplaintStatus, ConfirmReply
+from models.converter import contract_data_converter
+from models.tables import CaseEvent
+from worker import WORKFLOW_RUNNER, build_worker
+from workflows.complaint_closure import ComplaintClosure
+
+from .conftest import TEST_QUEUE, rows
+from .histories import DIRECTORY, load
+from .test_complaint_closure import CLOSURE, complaint, investigate_and_reply
+
+HAPPY = DIRECTORY / "ComplaintClosure-happy.json"
+
+
+class SurveyAfterClosing:
+    """v2 of ComplaintClosure: after closing, invite the customer to a satisfaction survey (a new
+    activity), with or without the `workflow.patched` guard that the README prescribes."""
+
+    guarded: bool
+
+    async def _close(self, actor: str, reason: str) -> None:
+        await super()._close(actor, reason)
+        if not self.guarded or workflow.patched("closure-survey"):
+            await self.book.record("survey", reason="satisfaction survey sent",
+                                   notifications=[self._to_customer("survey", "complaint.survey")])
+
+
+@workflow.defn(name="ComplaintClosure")
+class Patched(SurveyAfterClosing, ComplaintClosure):
+    guarded = True
+
+    @workflow.init
+    def __init__(self, complaint: ComplaintInput) -> None:
+        super().__init__(complaint)
+
+    @workflow.run
+    async def run(self, complaint: ComplaintInput) -> ComplaintStatus:
+        return await super().run(complaint)
+
+
+@workflow.defn(name="ComplaintClosure")
+class Unguarded(SurveyAfterClosing, ComplaintClosure):
+    guarded = False
+
+    @workflow.init
+    def __init__(self, complaint: ComplaintInput) -> None:
+        super().__init__(complaint)
+
+    @workflow.run
+    async def run(self, complaint: ComplaintInput) -> ComplaintStatus:
+        return await super().run(complaint)
+
+
+async def replay(workflow_class) -> None:
+    await Replayer(workflows=[workflow_class], data_converter=contract_data_converter,
+                        workflow_runner=WORKFLOW_RUNNER).replay_workflow(load(HAPPY))
+
+
+async def test_an_unguarded_new_step_breaks_running_cases():
+    with pytest.raises(NondeterminismError):
+        await replay(Unguarded)
+
+
+async def test_the_patched_step_replays_old_histories_and_runs_for_new_cases(env, engine, policy, complaints):
+    await replay(Patched)  # running cases (recorded before the change) keep their old path
+    async with build_worker(env.client, engine, policy=policy, task_queue=TEST_QUEUE, extra_workflows=[Patched]):
+        handle = await complaints.start(complaint())
+        await investigate_and_reply(complaints)
+        await complaints.confirm("C1", ConfirmReply(satisfied=True))
+        await complaints.submit_closure("C1", CLOSURE)
+        await handle.result()
+    assert [e.step.split("-", 1)[1] for e in rows(engine, CaseEvent, "complaint-C1")][-2:] == ["closed", "survey"]
