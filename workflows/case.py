@@ -33,6 +33,10 @@ RECORD_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coeffi
 case id is final."""
 
 
+POLICY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=5)
+"""The policy is in the worker's memory: a failure to hand it over is transient or a bug."""
+
+
 def local_date(moment: datetime, timezone: str) -> date:
     """The case's local calendar day. Time-zone data is fixed for the worker's lifetime, so this is
     deterministic; the sandbox only restricts ZoneInfo because it reads files."""
@@ -66,7 +70,8 @@ class CaseBook:
     async def bind_policy(self) -> Policy:
         self.policy = await workflow.execute_local_activity_method(
             CaseRecords.load_policy, PolicyRequest(case_type=self.case_type),
-            start_to_close_timeout=timedelta(seconds=10), summary="bind the policy in force")
+            start_to_close_timeout=timedelta(seconds=10), retry_policy=POLICY_RETRY,
+            summary="bind the policy in force")
         self.clocks.timezone = self.policy.timezone
         return self.policy
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from temporalio import workflow
+from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.deadlines import DueTimeCalculator
@@ -20,6 +21,9 @@ with workflow.unsafe.imports_passed_through():
     from models.sla import ClockStatus, DueTimeRequest, Pause, SlaEventKind
 
 BREACH = "breach"
+CALENDAR_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2,
+                             maximum_interval=timedelta(seconds=30), non_retryable_error_types=["ValueError"])
+"""Calendar arithmetic only fails on a bad argument (a bug: final) or a worker in trouble (retry)."""
 
 
 @dataclass(frozen=True)
@@ -203,7 +207,8 @@ class SlaClocks:
             result = await workflow.execute_activity_method(
                 DueTimeCalculator.compute_due_times,
                 DueTimeRequest(timezone=self.timezone, start=clock.segment_start, offsets=offsets),
-                start_to_close_timeout=timedelta(seconds=30), summary=f"{clock.name} due times (working days)")
+                start_to_close_timeout=timedelta(seconds=30), retry_policy=CALENDAR_RETRY,
+                summary=f"{clock.name} due times (working days)")
             instants = result.instants
         clock.scheduled.update({m.label: at for m, at in zip(pending, instants)})
         self.changed = True
@@ -214,5 +219,6 @@ class SlaClocks:
         result = await workflow.execute_activity_method(
             DueTimeCalculator.compute_due_times,
             DueTimeRequest(timezone=self.timezone, since=since, start=until),
-            start_to_close_timeout=timedelta(seconds=30), summary=f"{clock.name} working time used")
+            start_to_close_timeout=timedelta(seconds=30), retry_policy=CALENDAR_RETRY,
+            summary=f"{clock.name} working time used")
         return result.elapsed
