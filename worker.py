@@ -7,6 +7,9 @@ Configuration (environment):
   TELECOM_DATABASE_URL    SQLAlchemy URL (default sqlite:///telecom-service.db)
   TELECOM_POLICY_FILE     policy TOML (default: the built-in policy, models/policy.py)
   TELECOM_CALENDAR_FILE   working-day override TOML (holidays / working_days lists)
+  TELECOM_CODEC_KEYS / TELECOM_CODEC_KEY_FILE
+                          payload key ring (models/payloads.py); unset = clear text, warned at start
+  TELECOM_METRICS_ADDRESS host:port of the Prometheus /metrics endpoint; off when unset
 """
 
 from __future__ import annotations
@@ -23,11 +26,12 @@ import sqlalchemy as sa
 from pydantic import ValidationError
 from temporalio import workflow
 from temporalio.client import Client
-from models.converter import contract_data_converter
+from models.payloads import data_converter
 from temporalio.envconfig import ClientConfig
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities import metrics
 from activities.calendar import CalendarOverrides, load_overrides
 from activities.database import make_engine, upgrade
 from activities.deadlines import DueTimeCalculator
@@ -35,9 +39,11 @@ from activities.notify import Notifier
 from activities.records import CaseRecords
 from models.common import TASK_QUEUE
 from models.policy import Policy
+from activities.network import DatabaseNetwork, Network, NetworkActivities
 from workflows.complaint_closure import ComplaintClosure
+from workflows.fault_repair import FaultRepair
 
-WORKFLOWS = [ComplaintClosure]
+WORKFLOWS = [ComplaintClosure, FaultRepair]
 WORKFLOW_RUNNER = SandboxedWorkflowRunner(
     restrictions=SandboxRestrictions.default.with_passthrough_modules("models", "activities"))
 """Our contracts and activity modules are deterministic to import: shared with the sandbox, never
@@ -47,6 +53,7 @@ log = logging.getLogger("telecom.worker")
 
 def build_worker(client: Client, engine: sa.Engine, *, policy: Policy | None = None,
                  calendar: CalendarOverrides | None = None, notifier: Notifier | None = None,
+                 network: Network | None = None,
                  task_queue: str = TASK_QUEUE, extra_workflows: Sequence[type] = (),
                  extra_activities: Sequence[Callable] = (), **options) -> Worker:
     """The one place that wires workflows to activities; tests call it with their own parts."""
@@ -54,10 +61,11 @@ def build_worker(client: Client, engine: sa.Engine, *, policy: Policy | None = N
     workflows = [w for w in WORKFLOWS if _name(w) not in replaced] + list(extra_workflows)
     records = CaseRecords(engine, policy or Policy(), notifier)
     due_times = DueTimeCalculator(calendar)
+    lines = NetworkActivities(network or DatabaseNetwork(engine))
     return Worker(
         client, task_queue=task_queue, workflows=workflows,
         activities=[records.load_policy, records.record_transition, due_times.compute_due_times,
-                    *extra_activities],
+                    lines.run_line_test, lines.look_up_service, *extra_activities],
         activity_executor=ThreadPoolExecutor(max_workers=16),
         workflow_runner=WORKFLOW_RUNNER,
         # A malformed input or update argument fails that case or update, never the task forever.
@@ -72,7 +80,7 @@ def _name(workflow_class: type) -> str:
 async def connect() -> Client:
     config = ClientConfig.load_client_connect_config()
     config.setdefault("target_host", "localhost:7233")
-    return await Client.connect(**config, data_converter=contract_data_converter)
+    return await Client.connect(**config, data_converter=data_converter(), runtime=metrics.runtime())
 
 
 async def serve() -> None:

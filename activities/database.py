@@ -20,8 +20,9 @@ def database_url() -> str:
 def make_engine(url: str | None = None) -> sa.Engine:
     url = url or database_url()
     if url.startswith("sqlite"):
-        # Activities run in threads: wait for the writer lock instead of failing at once.
-        engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        # Activities run in threads: wait a while for the writer lock, then fail and be retried
+        # (a longer outage shows in the log as retries, not as one silent hang).
+        engine = sa.create_engine(url, connect_args={"timeout": 10, "check_same_thread": False})
 
         @sa.event.listens_for(engine, "connect")
         def _pragmas(connection, _record) -> None:  # pragma: no cover - trivial

@@ -15,6 +15,7 @@ from models.records import PolicyRequest, Transition
 from models.tables import (ArchiveEntry, Case, CaseEvent, Compensation, CustomerContact,
                            Notification, SlaEvent)
 
+from .metrics import count_transition
 from .notify import Notifier, RecordingNotifier
 
 CASE_ID_REUSED = "CaseIdReused"
@@ -36,15 +37,19 @@ class CaseRecords:
     @activity.defn
     def record_transition(self, transition: Transition) -> None:
         try:
-            self._apply(transition)
+            opened = self._apply(transition)
         except IntegrityError:
             # A concurrent attempt of the same transition won the race: fine if it is applied.
             with Session(self.engine) as session:
                 if not _applied(session, transition):
                     raise
+            opened = None
+        if opened is not None:  # counted once, by the attempt that applied it
+            count_transition(activity.metric_meter(), transition, opened=opened)
         self._deliver(transition.workflow_id)
 
-    def _apply(self, t: Transition) -> None:
+    def _apply(self, t: Transition) -> bool | None:
+        """None when the transition was already applied; else whether it opened the case."""
         with Session(self.engine) as session, session.begin():
             case = session.get(Case, t.workflow_id)
             if case is not None and case.run_id != t.run_id:
@@ -52,7 +57,8 @@ class CaseRecords:
                     f"{t.workflow_id} already has records from an earlier case (run {case.run_id}); "
                     "case ids are never reused", type=CASE_ID_REUSED, non_retryable=True)
             if case is not None and _applied(session, t):
-                return
+                return None
+            opened = case is None
             if case is None:
                 case = Case(workflow_id=t.workflow_id, run_id=t.run_id, case_type=t.case_type,
                             state=t.to_state or "", opened_at=t.at, updated_at=t.at)
@@ -74,6 +80,7 @@ class CaseRecords:
                 session.add(ArchiveEntry(workflow_id=wid, classification=t.archive.classification,
                                          retain_until=t.at + t.archive.retention,
                                          summary=t.archive.summary, archived_at=t.at))
+        return opened
 
     def _deliver(self, workflow_id: str) -> None:
         """Send what the outbox holds unsent for this case; a retry resends only the rest."""

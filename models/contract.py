@@ -10,7 +10,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from . import complaint
+from . import complaint, fault
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
 
@@ -32,6 +32,12 @@ CONTRACTS = [
                  "send_reply": complaint.SendReply, "confirm": complaint.ConfirmReply,
                  "submit_closure": complaint.SubmitClosure},
         queries={"status": complaint.ComplaintStatus}),
+    WorkflowContract(
+        fault.WORKFLOW_TYPE, "fault-", fault.FaultInput,
+        updates={"assign_technician": fault.AssignTechnician, "hold": fault.HoldTicket,
+                 "resume": fault.ResumeTicket, "resolve": fault.ResolveFault, "confirm": fault.ConfirmRepair,
+                 "reopen": fault.ReopenTicket, "cancel": fault.CancelTicket},
+        queries={"status": fault.FaultStatus}),
 ]
 
 

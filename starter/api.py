@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from models.converter import contract_data_converter
+from models.payloads import data_converter
 from temporalio.envconfig import ClientConfig
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
@@ -12,7 +12,9 @@ from models import search
 from models.common import TASK_QUEUE
 from models.complaint import (AssignHandler, ComplaintInput, ComplaintStatus, ConfirmReply, RecordFindings,
                               SendReply, SubmitClosure, workflow_id)
+from models import fault
 from workflows.complaint_closure import ComplaintClosure
+from workflows.fault_repair import FaultRepair
 
 
 class CaseAlreadyExists(Exception):
@@ -27,7 +29,7 @@ async def connect(profile: str | None = None) -> Client:
     """Connect as the worker does: envconfig (TEMPORAL_ADDRESS, profiles, TLS, API key) and pydantic JSON."""
     config = ClientConfig.load_client_connect_config(profile)
     config.setdefault("target_host", "localhost:7233")
-    return await Client.connect(**config, data_converter=contract_data_converter)
+    return await Client.connect(**config, data_converter=data_converter())
 
 
 class Complaints:
@@ -75,3 +77,56 @@ class Complaints:
 
     async def submit_closure(self, complaint_id: str, request: SubmitClosure) -> ComplaintStatus:
         return await self.handle(complaint_id).execute_update(ComplaintClosure.submit_closure, request)
+
+
+class Faults:
+    """FaultRepair trouble tickets (spec §3)."""
+
+    def __init__(self, client: Client, task_queue: str = TASK_QUEUE) -> None:
+        self.client = client
+        self.task_queue = task_queue
+
+    async def start(self, ticket: fault.FaultInput, *, existing_ok: bool = False
+                    ) -> WorkflowHandle[FaultRepair, fault.FaultStatus]:
+        """Open the ticket; `CaseAlreadyExists` on a reused ticket id (or its handle, if `existing_ok`)."""
+        try:
+            return await self.client.start_workflow(
+                FaultRepair.run, ticket, id=ticket.workflow_id, task_queue=self.task_queue,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+                # No service id: a fixed line's service id can be the customer's phone number.
+                static_summary=f"Fault {ticket.ticket_id} · {ticket.severity} · {ticket.region} · via {ticket.channel}",
+                search_attributes=TypedSearchAttributes([
+                    SearchAttributePair(search.CASE_TYPE, "fault"),
+                    SearchAttributePair(search.CUSTOMER_REF, ticket.customer.customer_ref)]))
+        except WorkflowAlreadyStartedError:
+            if existing_ok:
+                return self.handle(ticket.ticket_id)
+            raise CaseAlreadyExists(ticket.workflow_id) from None
+
+    def handle(self, ticket_id: str) -> WorkflowHandle[FaultRepair, fault.FaultStatus]:
+        return self.client.get_workflow_handle_for(FaultRepair.run, fault.workflow_id(ticket_id))
+
+    async def status(self, ticket_id: str) -> fault.FaultStatus:
+        return await self.handle(ticket_id).query(FaultRepair.status)
+
+    async def assign_technician(self, ticket_id: str, request: fault.AssignTechnician) -> fault.FaultStatus:
+        return await self.handle(ticket_id).execute_update(FaultRepair.assign_technician, request)
+
+    async def hold(self, ticket_id: str, request: fault.HoldTicket) -> fault.FaultStatus:
+        return await self.handle(ticket_id).execute_update(FaultRepair.hold, request)
+
+    async def resume(self, ticket_id: str, request: fault.ResumeTicket) -> fault.FaultStatus:
+        return await self.handle(ticket_id).execute_update(FaultRepair.resume, request)
+
+    async def resolve(self, ticket_id: str, request: fault.ResolveFault) -> fault.FaultStatus:
+        return await self.handle(ticket_id).execute_update(FaultRepair.resolve, request)
+
+    async def confirm(self, ticket_id: str, request: fault.ConfirmRepair) -> fault.FaultStatus:
+        return await self.handle(ticket_id).execute_update(FaultRepair.confirm, request)
+
+    async def reopen(self, ticket_id: str, request: fault.ReopenTicket) -> fault.FaultStatus:
+        return await self.handle(ticket_id).execute_update(FaultRepair.reopen, request)
+
+    async def cancel(self, ticket_id: str, request: fault.CancelTicket) -> fault.FaultStatus:
+        return await self.handle(ticket_id).execute_update(FaultRepair.cancel, request)

@@ -15,15 +15,21 @@ import sqlalchemy as sa
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
-from models.converter import contract_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from activities.database import make_engine, upgrade
+from activities.network import seed_services
 from models import search
+from models.payloads import data_converter
 from models.policy import Policy
 from worker import build_worker
 
 TEST_QUEUE = "telecom-service-test"
+
+
+def seed(engine: sa.Engine) -> None:
+    """The default adapters' outside-world state (network lines, ...), as the demo seeds it."""
+    seed_services(engine)
 
 
 def binary(name: str) -> str:
@@ -44,6 +50,7 @@ def engine(request, tmp_path) -> Iterator[sa.Engine]:
     if request.param == "sqlite":
         engine = make_engine(f"sqlite:///{tmp_path / 'records.db'}")
         upgrade(engine)
+        seed(engine)
         yield engine
         engine.dispose()
         return
@@ -53,6 +60,7 @@ def engine(request, tmp_path) -> Iterator[sa.Engine]:
         connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
     engine = make_engine(sa.make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False))
     upgrade(engine)
+    seed(engine)
     yield engine
     engine.dispose()
     with admin.connect() as connection:
@@ -69,7 +77,7 @@ async def register_search_attributes(client: Client) -> None:
 @pytest.fixture
 async def env() -> AsyncIterator[WorkflowEnvironment]:
     async with await WorkflowEnvironment.start_time_skipping(
-            data_converter=contract_data_converter,
+            data_converter=data_converter(),
             test_server_existing_path=binary("temporal-test-server")) as env:
         await register_search_attributes(env.client)
         yield env

@@ -59,4 +59,20 @@ COMPLAINT = Example(
                                 "actor": "h.li"}},
     path=["assign_handler", "record_findings", "send_reply", "confirm", "submit_closure"])
 
-EXAMPLES: dict[str, Example] = {e.workflow_type: e for e in (COMPLAINT,)}
+FAULT = Example(
+    workflow_type="FaultRepair",
+    workflow_id="fault-EX1",
+    id_field="ticket_id",
+    input={"ticket_id": "EX1", "service_id": "BB-1001", "region": "urban", "severity": "major",
+           "description": "宽带无法上网", "channel": "hotline", "terminal_equipment": False,
+           "customer": {"customer_ref": "CUST-2001", "name": "李四", "phone": "13900139000"}},
+    updates={"assign_technician": {"technician": "t.zhao", "actor": "noc.wu"},
+             "hold": {"reason": "用户不在家", "actor": "t.zhao"},
+             "resume": {"reason": "用户已回家", "actor": "t.zhao"},
+             "resolve": {"cause_code": "line_damage", "fix": "更换入户光缆", "actor": "t.zhao"},
+             "confirm": {"comment": "好了"},
+             "reopen": {"reason": "又断了"},
+             "cancel": {"reason": "误报"}},
+    path=["assign_technician", "resolve", "confirm"])
+
+EXAMPLES: dict[str, Example] = {e.workflow_type: e for e in (COMPLAINT, FAULT)}

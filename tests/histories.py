@@ -15,7 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from temporalio.client import WorkflowHandle, WorkflowHistory
-from models.converter import contract_data_converter
+from models.payloads import data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from activities.database import make_engine, upgrade
@@ -82,7 +82,7 @@ async def main() -> None:
             engine = make_engine(f"sqlite:///{scratch}/records.db")
             upgrade(engine)
             async with await WorkflowEnvironment.start_time_skipping(
-                    data_converter=contract_data_converter,
+                    data_converter=data_converter(),
                     test_server_existing_path=binary("temporal-test-server")) as env:
                 await register_search_attributes(env.client)
                 async with build_worker(env.client, engine, task_queue=TEST_QUEUE):

@@ -153,6 +153,7 @@ async def test_no_confirmation_within_7_days_closes_by_default(env, worker, engi
     assert near(result.history[-1].at, replied + 7 * DAY)
     [case] = rows(engine, Case, "complaint-C1")
     assert case.details["confirmation"] == "deemed" and case.closed_at is not None
+    assert not case.sla_breached  # the customer's silence is not the operator's breach
     assert sla_keys(engine) == []  # an unanswered confirmation is not an SLA breach
 
 

@@ -9,7 +9,7 @@ from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
 from models.complaint import ComplaintInput, ComplaintStatus, ConfirmReply
-from models.converter import contract_data_converter
+from models.payloads import data_converter
 from models.tables import CaseEvent
 from worker import WORKFLOW_RUNNER, build_worker
 from workflows.complaint_closure import ComplaintClosure
@@ -61,7 +61,7 @@ class Unguarded(SurveyAfterClosing, ComplaintClosure):
 
 
 async def replay(workflow_class) -> None:
-    await Replayer(workflows=[workflow_class], data_converter=contract_data_converter,
+    await Replayer(workflows=[workflow_class], data_converter=data_converter(),
                         workflow_runner=WORKFLOW_RUNNER).replay_workflow(load(HAPPY))
 
 

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 import pytest
-from models.converter import contract_data_converter
+from models.payloads import data_converter
 from temporalio.worker import Replayer
 
 from worker import WORKFLOW_RUNNER, WORKFLOWS
@@ -20,7 +20,7 @@ def test_every_scenario_has_a_recorded_history():
 @pytest.mark.parametrize("path", RECORDED, ids=lambda p: p.stem)
 async def test_recorded_history_replays(path: Path):
     history = load(path)
-    replayer = Replayer(workflows=WORKFLOWS, data_converter=contract_data_converter,
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=data_converter(),
                         workflow_runner=WORKFLOW_RUNNER)
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None

@@ -114,7 +114,7 @@ class ComplaintClosure:
             now = workflow.now()
             if self.book.clocks.is_running(REPLY):
                 self.book.clocks.stop(REPLY)
-            await self.book.clocks.start(CONFIRMATION, self.book.policy.complaint.confirmation, now)
+            await self.book.clocks.start(CONFIRMATION, self.book.policy.complaint.confirmation, now, sla=False)
             self.reply_sent = True
             await self.book.record(
                 "reply", to_state=ComplaintState.resolved, actor=request.actor, reason="written reply sent",

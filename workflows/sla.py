@@ -61,6 +61,8 @@ class SlaClock:
     name: str
     policy: ClockPolicy
     started_at: datetime
+    sla: bool = True
+    """False for a plain window (e.g. the customer's time to answer): its end is no SLA breach."""
     consumed: timedelta = timedelta(0)
     consumed_as_of: datetime | None = None
     segment_start: datetime | None = None
@@ -114,8 +116,8 @@ class SlaClocks:
         self.changed = False
         """Set whenever a schedule moves, so the waiting loop re-arms its timer."""
 
-    async def start(self, name: str, policy: ClockPolicy, at: datetime) -> None:
-        clock = self.clocks[name] = SlaClock(name, policy, at, consumed_as_of=at, segment_start=at)
+    async def start(self, name: str, policy: ClockPolicy, at: datetime, *, sla: bool = True) -> None:
+        clock = self.clocks[name] = SlaClock(name, policy, at, sla, consumed_as_of=at, segment_start=at)
         await self._schedule(clock)
 
     async def pause(self, name: str, at: datetime, reason: str) -> SlaEventRecord:
@@ -192,7 +194,7 @@ class SlaClocks:
 
     @property
     def breached(self) -> bool:
-        return any(c.breached_at is not None for c in self.clocks.values())
+        return any(c.sla and c.breached_at is not None for c in self.clocks.values())
 
     def status(self, now: datetime) -> list[ClockStatus]:
         return [clock.status(now) for clock in self.clocks.values()]

@@ -1,0 +1,59 @@
+"""Prometheus metrics of the worker: the SDK's own (workflow and activity task latencies, slots,
+polls, failures, all prefixed `temporal_`) and business counters, counted by `CaseRecords` where a
+transition is first applied, so a retried activity or a replayed workflow never counts twice.
+Counters are per worker process and restart at zero with it: query them with rate()/increase().
+
+  TELECOM_METRICS_ADDRESS   host:port of the /metrics endpoint, e.g. 127.0.0.1:9464; off when unset
+"""
+
+from __future__ import annotations
+
+import os
+
+from temporalio.common import MetricMeter
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+
+from models.records import Transition
+from models.sla import SlaEventKind
+
+ADDRESS_VARIABLE = "TELECOM_METRICS_ADDRESS"
+
+CASES_STARTED = "telecom_cases_started"
+CASES_CLOSED = "telecom_cases_closed"
+SLA_COUNTERS = {SlaEventKind.warning: "telecom_sla_warnings", SlaEventKind.breach: "telecom_sla_breaches",
+                SlaEventKind.escalation: "telecom_sla_escalations"}
+DESCRIPTIONS = {
+    CASES_STARTED: "cases opened, by case type",
+    CASES_CLOSED: "cases closed, by case type and final state",
+    SLA_COUNTERS[SlaEventKind.warning]: "SLA warnings recorded, by case type and clock",
+    SLA_COUNTERS[SlaEventKind.breach]: "SLA breaches recorded, by case type and clock",
+    SLA_COUNTERS[SlaEventKind.escalation]: "SLA escalations recorded, by case type, clock and level",
+}
+
+
+def runtime(address: str | None = None) -> Runtime | None:
+    """A runtime serving /metrics on `address` (default: $TELECOM_METRICS_ADDRESS); None = the
+    SDK's default runtime, without metrics. One per process: the client and its workers share it."""
+    address = address or os.environ.get(ADDRESS_VARIABLE)
+    if not address:
+        return None
+    return Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=address)))
+
+
+def count_transition(meter: MetricMeter, transition: Transition, *, opened: bool) -> None:
+    """Count what a newly applied transition records. The activity's meter already labels
+    namespace, task queue and activity type."""
+    labels = {"case_type": str(transition.case_type)}
+    if opened:
+        _counter(meter, CASES_STARTED).add(1, labels)
+    if transition.closed:
+        _counter(meter, CASES_CLOSED).add(1, {**labels, "state": transition.to_state or "unknown"})
+    for event in transition.sla_events:
+        name = SLA_COUNTERS.get(event.kind)
+        if name is not None:
+            extra = {"level": event.level or "unknown"} if event.kind is SlaEventKind.escalation else {}
+            _counter(meter, name).add(1, {**labels, "clock": event.clock, **extra})
+
+
+def _counter(meter: MetricMeter, name: str):
+    return meter.create_counter(name, DESCRIPTIONS[name])

@@ -1,0 +1,159 @@
+"""Payload encryption (guide 7.4 服务档案安全与保密, PIPL): everything Temporal stores for a case
+(inputs, update arguments, results, summaries, failure messages) is AES-256-GCM encrypted by the
+client and the worker, so the server, its database and the Web UI hold no clear-text personal data.
+Ops read payloads through the codec server (`starter.codec_server`), which holds the same keys.
+
+Keys never live in the repository. Either variable holds the key ring, newest first: the first key
+encrypts, every key decrypts, so a new key is put first and old ones stay until no open case or
+kept history needs them.
+  TELECOM_CODEC_KEYS       "kid1:<base64 of 32 bytes>,kid0:<...>"
+  TELECOM_CODEC_KEY_FILE   a file with one "kid:<base64>" per line ('#' starts a comment)
+A key: `python -c "import base64, os; print(base64.b64encode(os.urandom(32)).decode())"`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+import functools
+import logging
+import os
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from temporalio.api.common.v1 import Payload
+from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes, PayloadCodec
+
+from .converter import contract_data_converter
+
+KEYS_VARIABLE, KEY_FILE_VARIABLE = "TELECOM_CODEC_KEYS", "TELECOM_CODEC_KEY_FILE"
+ENCODING = b"binary/encrypted"
+KEY_ID = "encryption-key-id"
+NONCE_BYTES = 12
+_KID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+log = logging.getLogger("telecom.payloads")
+
+
+class KeyRingError(ValueError):
+    """A key ring that cannot be used; the message names the variable and key id, never a key."""
+
+
+class UndecryptablePayload(ValueError):
+    """A payload this key ring cannot open: unknown key id, or tampered or truncated data."""
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class KeyRing:
+    """Key id → 256-bit key, newest first."""
+
+    keys: Mapping[str, bytes]
+
+    def __repr__(self) -> str:  # key ids only: a ring in a log or a traceback shows no key
+        return f"KeyRing({', '.join(self.keys)})"
+
+    def __post_init__(self) -> None:
+        if not self.keys:
+            raise KeyRingError("a key ring needs at least one key")
+        for kid, key in self.keys.items():
+            if not _KID.match(kid):
+                raise KeyRingError(f"key id {kid!r}: use 1-64 letters, digits, '.', '_' or '-'")
+            if len(key) != 32:
+                raise KeyRingError(f"key {kid!r} has {len(key)} bytes; AES-256 needs exactly 32")
+
+    @property
+    def current(self) -> str:
+        return next(iter(self.keys))
+
+    @classmethod
+    def parse(cls, text: str, source: str) -> KeyRing:
+        """`kid:base64` entries separated by commas or new lines; `#` comments and blanks ignored."""
+        keys: dict[str, bytes] = {}
+        for entry in re.split(r"[,\n]", text):
+            entry = entry.split("#", 1)[0].strip()
+            if not entry:
+                continue
+            kid, sep, encoded = entry.partition(":")
+            kid = kid.strip()
+            if not sep:
+                raise KeyRingError(f"{source}: entry {kid[:8]!r}… is not 'kid:base64'")
+            if kid in keys:
+                raise KeyRingError(f"{source}: key id {kid!r} appears twice")
+            try:
+                keys[kid] = base64.b64decode(encoded.strip(), validate=True)
+            except binascii.Error:
+                raise KeyRingError(f"{source}: key {kid!r} is not valid base64") from None
+        try:
+            return cls(keys)
+        except KeyRingError as error:
+            raise KeyRingError(f"{source}: {error}") from None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> KeyRing | None:
+        """The configured key ring, or None when neither variable is set (development)."""
+        text, path = environ.get(KEYS_VARIABLE, "").strip(), environ.get(KEY_FILE_VARIABLE, "").strip()
+        if text and path:
+            raise KeyRingError(f"set {KEYS_VARIABLE} or {KEY_FILE_VARIABLE}, not both")
+        if path:
+            return cls.parse(Path(path).read_text(encoding="utf-8"), f"{KEY_FILE_VARIABLE} ({path})")
+        return cls.parse(text, KEYS_VARIABLE) if text else None
+
+
+class EncryptionCodec(PayloadCodec):
+    """AES-256-GCM per payload: a fresh nonce, the key id in the metadata and authenticated with
+    the data (a payload relabelled with another key id fails to open)."""
+
+    def __init__(self, keys: KeyRing) -> None:
+        self.keys = keys
+        self._ciphers = {kid: AESGCM(key) for kid, key in keys.keys.items()}
+
+    async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        kid = self.keys.current
+        cipher = self._ciphers[kid]
+        encoded = []
+        for payload in payloads:
+            nonce = os.urandom(NONCE_BYTES)
+            data = nonce + cipher.encrypt(nonce, payload.SerializeToString(), kid.encode())
+            encoded.append(Payload(metadata={"encoding": ENCODING, KEY_ID: kid.encode()}, data=data))
+        return encoded
+
+    async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        """Payloads written before encryption was configured pass through unchanged."""
+        return [self.open(p) if p.metadata.get("encoding") == ENCODING else p for p in payloads]
+
+    def open(self, payload: Payload) -> Payload:
+        kid = payload.metadata.get(KEY_ID, b"").decode(errors="replace")
+        cipher = self._ciphers.get(kid)
+        if cipher is None:
+            raise UndecryptablePayload(
+                f"payload is encrypted with key id {kid!r}, which is not configured (configured: "
+                f"{', '.join(self.keys.keys)}); add that key to {KEYS_VARIABLE} or {KEY_FILE_VARIABLE}")
+        try:
+            clear = cipher.decrypt(payload.data[:NONCE_BYTES], payload.data[NONCE_BYTES:], kid.encode())
+        except InvalidTag:
+            raise UndecryptablePayload(f"payload under key id {kid!r} fails authentication: "
+                                       "altered, truncated or encrypted with a different key") from None
+        return Payload.FromString(clear)
+
+
+def data_converter(keys: KeyRing | None = None, environ: Mapping[str, str] = os.environ) -> DataConverter:
+    """The one converter of the worker, the starter, the tests and the replayer: the contract's
+    pydantic JSON (models.converter), encrypted when a key ring is given or configured. Failure
+    messages and stack traces are encrypted too, as they may quote input values."""
+    keys = keys or KeyRing.from_env(environ)
+    if keys is None:
+        _warn_unencrypted()
+        return contract_data_converter
+    return dataclasses.replace(contract_data_converter, payload_codec=EncryptionCodec(keys),
+                               failure_converter_class=DefaultFailureConverterWithEncodedAttributes)
+
+
+@functools.cache
+def _warn_unencrypted() -> None:
+    log.warning("!!! %s / %s not set: case payloads (names, phone numbers) are stored in CLEAR TEXT in "
+                "Temporal and shown in its Web UI. Development only: configure a key ring in production. !!!",
+                KEYS_VARIABLE, KEY_FILE_VARIABLE)

@@ -1,0 +1,196 @@
+"""Payload encryption: what Temporal stores for a case holds no clear-text personal data, the
+codec round-trips, keys rotate, and a payload under an unknown key fails naming its key id."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import os
+from datetime import date
+
+import pytest
+from temporalio.api.common.v1 import Payload
+from temporalio.client import Client, WorkflowFailureError, WorkflowHistory
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer
+
+from models.complaint import ComplaintInput, ComplaintStatus, ConfirmReply
+from models.converter import contract_data_converter
+from models.payloads import (
+    ENCODING,
+    KEY_FILE_VARIABLE,
+    KEY_ID,
+    KEYS_VARIABLE,
+    EncryptionCodec,
+    KeyRing,
+    KeyRingError,
+    UndecryptablePayload,
+    data_converter,
+)
+from starter import Complaints
+from worker import WORKFLOW_RUNNER, WORKFLOWS, build_worker
+
+from .conftest import TEST_QUEUE, binary, register_search_attributes
+from .test_complaint_closure import CLOSURE, complaint, investigate_and_reply
+
+NAME, PHONE, ID_NUMBER = "张三", "13800138000", "110101199003071234"
+KEYS = {kid: os.urandom(32) for kid in ("kid0", "kid1", "kid9")}
+
+
+def ring(*kids: str) -> KeyRing:
+    """A ring of this run's keys, newest first."""
+    return KeyRing({kid: KEYS[kid] for kid in kids})
+
+
+def b64(key: bytes) -> str:
+    return base64.b64encode(key).decode()
+
+
+def fraud_complaint(complaint_id: str = "C1") -> ComplaintInput:
+    """A complaint whose text carries an ID number, as identity-fraud complaints do."""
+    return complaint(complaint_id, description=f"有人用我的身份证 {ID_NUMBER} 办了号码", category="other",
+                     event_date=date(2026, 11, 20))
+
+
+async def encrypted_env(keys: KeyRing) -> WorkflowEnvironment:
+    env = await WorkflowEnvironment.start_time_skipping(
+        data_converter=data_converter(keys), test_server_existing_path=binary("temporal-test-server"))
+    await register_search_attributes(env.client)
+    return env
+
+
+def without_codec(client: Client) -> Client:
+    """What the server, its database and a UI without the codec server see."""
+    return Client(client.service_client, namespace=client.namespace, data_converter=contract_data_converter)
+
+
+def assert_no_personal_data(history: WorkflowHistory) -> None:
+    """Payload data are raw bytes in the serialised events: clear-text JSON would show here."""
+    raw = b"".join(event.SerializeToString() for event in history.events)
+    for secret in (NAME, PHONE, ID_NUMBER):
+        for form in (secret.encode(), json.dumps(secret).strip('"').encode()):
+            assert form not in raw, f"{secret} in clear text"
+
+
+async def test_a_case_history_holds_no_clear_text_personal_data_and_round_trips(engine):
+    keys = ring("kid0")
+    async with await encrypted_env(keys) as env, build_worker(env.client, engine, task_queue=TEST_QUEUE):
+        complaints = Complaints(env.client, TEST_QUEUE)
+        handle = await complaints.start(fraud_complaint())
+        await investigate_and_reply(complaints)
+        await complaints.confirm("C1", ConfirmReply(satisfied=True, comment=f"回电 {PHONE}"))
+        await complaints.submit_closure("C1", CLOSURE)
+        assert (await handle.result()).state == "closed"
+
+        raw = await without_codec(env.client).get_workflow_handle(handle.id).fetch_history()
+        assert_no_personal_data(raw)
+        started = raw.events[0].workflow_execution_started_event_attributes
+        [payload] = started.input.payloads
+        assert payload.metadata["encoding"] == ENCODING and payload.metadata[KEY_ID] == b"kid0"
+        assert raw.events[0].user_metadata.summary.metadata["encoding"] == ENCODING  # summaries too
+
+        decoded = await handle.fetch_history()
+        [clear] = await EncryptionCodec(keys).decode([payload])
+        value = contract_data_converter.payload_converter.from_payload(clear, ComplaintInput)
+        assert value.customer.name == NAME and ID_NUMBER in value.description
+        assert decoded.events[0].workflow_execution_started_event_attributes.input == started.input
+        replayer = Replayer(workflows=WORKFLOWS, workflow_runner=WORKFLOW_RUNNER, data_converter=data_converter(keys))
+        replay = await replayer.replay_workflow(decoded)
+        assert replay.replay_failure is None
+
+
+async def test_failure_messages_are_encrypted_but_read_in_clear_by_the_client(engine):
+    """A ValidationError quotes the bad value; that message must not sit in history in clear text."""
+    bad = fraud_complaint().model_dump(mode="json")
+    bad["customer"]["phone"] = PHONE + "9"
+    async with await encrypted_env(ring("kid0")) as env, build_worker(env.client, engine, task_queue=TEST_QUEUE):
+        handle = await env.client.start_workflow("ComplaintClosure", bad, id="complaint-C1", task_queue=TEST_QUEUE,
+                                                 result_type=ComplaintStatus)
+        with pytest.raises(WorkflowFailureError) as failure:
+            await handle.result()
+        assert "customer.phone" in str(failure.value.cause) and PHONE + "9" in str(failure.value.cause)
+        raw = await without_codec(env.client).get_workflow_handle(handle.id).fetch_history()
+        failed = raw.events[-1].workflow_execution_failed_event_attributes.failure
+        assert failed.message == "Encoded failure"
+        assert_no_personal_data(raw)
+
+
+async def test_history_written_with_the_old_key_decodes_and_replays_after_rotation(engine):
+    async with await encrypted_env(ring("kid0")) as env, build_worker(env.client, engine, task_queue=TEST_QUEUE):
+        handle = await Complaints(env.client, TEST_QUEUE).start(complaint())
+        await investigate_and_reply(Complaints(env.client, TEST_QUEUE))
+        history = await handle.fetch_history()
+        raw = await without_codec(env.client).get_workflow_handle(handle.id).fetch_history()
+
+    rotated = data_converter(ring("kid1", "kid0"))
+    replayer = Replayer(workflows=WORKFLOWS, workflow_runner=WORKFLOW_RUNNER, data_converter=rotated)
+    result = await replayer.replay_workflow(history)
+    assert result.replay_failure is None
+    payload = raw.events[0].workflow_execution_started_event_attributes.input.payloads[0]
+    [value] = await rotated.decode([payload], [ComplaintInput])
+    assert value.customer.phone == PHONE
+    [fresh] = await rotated.encode([value])
+    assert fresh.metadata[KEY_ID] == b"kid1"  # the new key encrypts
+    with pytest.raises(UndecryptablePayload, match="'kid1'"):
+        await data_converter(ring("kid0")).decode([fresh], [ComplaintInput])
+
+
+async def test_unknown_key_id_fails_naming_it():
+    [payload] = await EncryptionCodec(ring("kid9")).encode([Payload(data=b"{}")])
+    with pytest.raises(UndecryptablePayload) as error:
+        await EncryptionCodec(ring("kid1", "kid0")).decode([payload])
+    assert "'kid9'" in str(error.value) and "kid1, kid0" in str(error.value)
+
+
+async def test_altered_or_relabelled_payloads_fail_authentication():
+    codec = EncryptionCodec(ring("kid1", "kid0"))
+    [payload] = await codec.encode([Payload(data=PHONE.encode())])
+    tampered = Payload(metadata=payload.metadata, data=payload.data[:-1] + bytes([payload.data[-1] ^ 1]))
+    relabelled = Payload(metadata={**payload.metadata, KEY_ID: b"kid0"}, data=payload.data)
+    for bad in (tampered, relabelled):
+        with pytest.raises(UndecryptablePayload, match="fails authentication"):
+            await codec.decode([bad])
+    assert (await codec.decode([payload]))[0].data == PHONE.encode()
+    plain = Payload(metadata={"encoding": b"json/plain"}, data=b'"before encryption"')
+    assert await codec.decode([plain]) == [plain]  # histories from before encryption still read
+
+
+def test_key_ring_from_the_environment_or_a_file(tmp_path):
+    ring_ = KeyRing.from_env({KEYS_VARIABLE: f"kid1:{b64(KEYS['kid1'])}, kid0:{b64(KEYS['kid0'])}"})
+    assert list(ring_.keys) == ["kid1", "kid0"] and ring_.current == "kid1"
+    assert repr(ring_) == "KeyRing(kid1, kid0)"  # never the keys, e.g. in a traceback
+    file = tmp_path / "codec.keys"
+    file.write_text(f"# newest first\nkid1:{b64(KEYS['kid1'])}\n\nkid0:{b64(KEYS['kid0'])}  # retiring\n")
+    assert KeyRing.from_env({KEY_FILE_VARIABLE: str(file)}) == ring_
+    assert KeyRing.from_env({}) is None
+
+
+@pytest.mark.parametrize("value, message", [
+    ("kid1", "not 'kid:base64'"),
+    ("kid1:not-base64!", "'kid1' is not valid base64"),
+    (f"kid1:{b64(b'short')}", "'kid1' has 5 bytes"),
+    (f"kid1:{b64(KEYS['kid1'])},kid1:{b64(KEYS['kid0'])}", "'kid1' appears twice"),
+    (f"bad id:{b64(KEYS['kid1'])}", "key id 'bad id'"),
+    (",", "at least one key"),
+])
+def test_bad_key_rings_are_refused_naming_the_variable_never_the_key(value, message):
+    with pytest.raises(KeyRingError) as error:
+        KeyRing.from_env({KEYS_VARIABLE: value})
+    assert KEYS_VARIABLE in str(error.value) and message in str(error.value)
+    assert b64(KEYS["kid1"]) not in str(error.value)
+
+
+def test_both_variables_set_is_refused(tmp_path):
+    with pytest.raises(KeyRingError, match="not both"):
+        KeyRing.from_env({KEYS_VARIABLE: f"kid1:{b64(KEYS['kid1'])}", KEY_FILE_VARIABLE: str(tmp_path / "k")})
+
+
+def test_without_keys_the_converter_is_plain_pydantic_and_warns_loudly(caplog):
+    from models import payloads
+    payloads._warn_unencrypted.cache_clear()
+    with caplog.at_level(logging.WARNING, logger="telecom.payloads"):
+        assert data_converter(environ={}) is contract_data_converter
+    assert "CLEAR TEXT" in caplog.text and KEYS_VARIABLE in caplog.text
+    encrypting = data_converter(environ={KEYS_VARIABLE: f"kid1:{b64(KEYS['kid1'])}"})
+    assert isinstance(encrypting.payload_codec, EncryptionCodec) and encrypting.payload_codec.keys.current == "kid1"
