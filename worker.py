@@ -39,11 +39,15 @@ from activities.notify import Notifier
 from activities.records import CaseRecords
 from models.common import TASK_QUEUE
 from models.policy import Policy
+from activities.billing import BillingSystem
+from activities.deprovisioning import Deprovisioning
 from activities.network import DatabaseNetwork, Network, NetworkActivities
+from activities.termination import termination_activities
 from workflows.complaint_closure import ComplaintClosure
 from workflows.fault_repair import FaultRepair
+from workflows.termination_cleanup import TerminationCleanup
 
-WORKFLOWS = [ComplaintClosure, FaultRepair]
+WORKFLOWS = [ComplaintClosure, FaultRepair, TerminationCleanup]
 WORKFLOW_RUNNER = SandboxedWorkflowRunner(
     restrictions=SandboxRestrictions.default.with_passthrough_modules("models", "activities"))
 """Our contracts and activity modules are deterministic to import: shared with the sandbox, never
@@ -53,7 +57,8 @@ log = logging.getLogger("telecom.worker")
 
 def build_worker(client: Client, engine: sa.Engine, *, policy: Policy | None = None,
                  calendar: CalendarOverrides | None = None, notifier: Notifier | None = None,
-                 network: Network | None = None,
+                 network: Network | None = None, billing: BillingSystem | None = None,
+                 deprovisioning: Deprovisioning | None = None,
                  task_queue: str = TASK_QUEUE, extra_workflows: Sequence[type] = (),
                  extra_activities: Sequence[Callable] = (), **options) -> Worker:
     """The one place that wires workflows to activities; tests call it with their own parts."""
@@ -65,7 +70,8 @@ def build_worker(client: Client, engine: sa.Engine, *, policy: Policy | None = N
     return Worker(
         client, task_queue=task_queue, workflows=workflows,
         activities=[records.load_policy, records.record_transition, due_times.compute_due_times,
-                    lines.run_line_test, lines.look_up_service, *extra_activities],
+                    lines.run_line_test, lines.look_up_service,
+                    *termination_activities(engine, billing, deprovisioning), *extra_activities],
         activity_executor=ThreadPoolExecutor(max_workers=16),
         workflow_runner=WORKFLOW_RUNNER,
         # A malformed input or update argument fails that case or update, never the task forever.

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from . import complaint, fault
+from . import complaint, fault, termination
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
 
@@ -38,6 +38,12 @@ CONTRACTS = [
                  "resume": fault.ResumeTicket, "resolve": fault.ResolveFault, "confirm": fault.ConfirmRepair,
                  "reopen": fault.ReopenTicket, "cancel": fault.CancelTicket},
         queries={"status": fault.FaultStatus}),
+    WorkflowContract(
+        termination.WORKFLOW_TYPE, "termination-", termination.TerminationInput,
+        updates={"record_equipment_return": termination.RecordEquipmentReturn,
+                 "reclaim_number": termination.ReclaimNumber, "cancel": termination.CancelTermination},
+        queries={"status": termination.TerminationStatus},
+        signals={termination.PAYMENT_SIGNAL: termination.PaymentReceived}),
 ]
 
 

@@ -111,13 +111,265 @@ class ComplaintPolicy(Contract):
 class ApplicationPolicy(Contract):
     """ApplicationReview (spec §2)."""
 
+    class Service(Contract):
+        """What one service type needs and promises. Names are models.application's enum values."""
+
+        required_materials: list[str] = Field(description=f"{OPERATOR} (guide 2.2): what a complete application has")
+        installation_fee_fen: int = Field(ge=0, description=f"{OPERATOR}: published fee, base of the 条例 Art. 31 penalty")
+        provisioning_source: str = Field(min_length=1)
+        provisioning_basis: Basis
+        provisioning: dict[str, timedelta] = Field(description="published time limit per region (urban, rural)")
+
+    services: dict[str, Service] = {
+        "mobile": Service(
+            required_materials=["application_form", "service_agreement"], installation_fee_fen=1000,
+            provisioning_source=f"{OPERATOR} (spec §2.6): mobile activated within 1 day", provisioning_basis=Basis.calendar,
+            provisioning={"urban": timedelta(days=1), "rural": timedelta(days=1)}),
+        "fixed_line": Service(
+            required_materials=["application_form", "service_agreement", "address_proof"], installation_fee_fen=10000,
+            provisioning_source=f"{OPERATOR} (spec §2.6): fixed line installed within 5 working days urban, 10 rural",
+            provisioning_basis=Basis.working, provisioning={"urban": timedelta(days=5), "rural": timedelta(days=10)}),
+        "broadband": Service(
+            required_materials=["application_form", "service_agreement", "address_proof"], installation_fee_fen=10000,
+            provisioning_source=f"{OPERATOR} (spec §2.6): broadband installed within 5 working days urban, 10 rural",
+            provisioning_basis=Basis.working, provisioning={"urban": timedelta(days=5), "rural": timedelta(days=10)}),
+        "iot": Service(
+            required_materials=["application_form", "service_agreement", "business_license", "usage_statement"],
+            installation_fee_fen=500,
+            provisioning_source=f"{OPERATOR}: IoT cards activated within 1 day, like mobile (no field work)",
+            provisioning_basis=Basis.calendar, provisioning={"urban": timedelta(days=1), "rural": timedelta(days=1)}),
+        "cloud": Service(
+            required_materials=["application_form", "service_agreement", "business_license", "security_commitment"],
+            installation_fee_fen=5000,
+            provisioning_source=f"{OPERATOR}: cloud resources within 3 working days (no field work; security setup)",
+            provisioning_basis=Basis.working, provisioning={"urban": timedelta(days=3), "rural": timedelta(days=3)}),
+    }
+    proxy_materials: list[str] = Field(default=["proxy_authorization"],
+                                       description=f"{OPERATOR}: added when a proxy applies (both IDs: 令25号 Art. 6)")
+    supplement: ClockPolicy = ClockPolicy(
+        source=f"{OPERATOR} (spec §2.3): 5 working days to supply missing materials, a reminder after 3",
+        budget=timedelta(days=5), basis=Basis.working, warnings=[WarningMark(after=timedelta(days=3))])
+    review: ClockPolicy = ClockPolicy(
+        source=f"{OPERATOR} (spec §2.5): manual review (审批) within 2 working days",
+        budget=timedelta(days=2), basis=Basis.working,
+        escalations=[
+            Escalation(level=EscalationLevel.functional, to="review-supervisor", after_breach=timedelta(0)),
+            Escalation(level=EscalationLevel.hierarchic, to="review-manager", after_breach=timedelta(days=1)),
+        ])
+    review_queue: str = Field(default="application-review", min_length=1,
+                              description=f"{OPERATOR}: staff queue told of reviews and their warnings")
+    provisioning_queue: str = Field(default="provisioning-desk", min_length=1,
+                                    description=f"{OPERATOR}: staff queue told of provisioning warnings")
+    provisioning_warnings: list[WarningMark] = Field(default_factory=default_warnings,
+                                                     description=f"{OPERATOR}: 50/75/90 % of the time limit (spec §1.2)")
+    provisioning_escalations: list[Escalation] = Field(default=[
+        Escalation(level=EscalationLevel.functional, to="provisioning-supervisor", after_breach=timedelta(0)),
+        Escalation(level=EscalationLevel.hierarchic, to="provisioning-manager", after_breach=timedelta(days=1)),
+    ], description=f"{OPERATOR}: activation later than the published limit")
+    line_limit: int = Field(default=5, gt=0, description=f"{OPERATOR} under 反诈法 Art. 10: active lines per person")
+    line_limited_services: list[str] = Field(default=["mobile"],
+                                             description=f"{OPERATOR}: service types counted against the line limit")
+    late_penalty_percent_per_day: int = Field(
+        default=1, ge=0, description="条例 Art. 31: 1 % of the installation fee per day late (any started day counts)")
+    archive_retention: timedelta = Field(default=timedelta(days=3 * 365),
+                                         description=f"{OPERATOR}: application records archived 3 years (guide ch. 7)")
+
+    @model_validator(mode="after")
+    def _names_known(self) -> Self:
+        if not self.model_fields_set:
+            return self  # the built-in defaults, checked by the tests (this runs while models load)
+        from .application import MaterialKind, ServiceType  # here: models.application imports this module
+        from .common import Region
+        if set(self.services) != set(ServiceType):
+            raise ValueError(f"services: needs exactly {sorted(map(str, ServiceType))}, got {sorted(self.services)}")
+        named = [(f"services.{name}.required_materials", service.required_materials, MaterialKind)
+                 for name, service in self.services.items()]
+        named += [("proxy_materials", self.proxy_materials, MaterialKind),
+                  ("line_limited_services", self.line_limited_services, ServiceType)]
+        for field, names, kinds in named:
+            unknown = set(names) - set(kinds)
+            if unknown:
+                raise ValueError(f"{field}: unknown {sorted(unknown)}; known: {sorted(map(str, kinds))}")
+        for name, service in self.services.items():
+            if set(service.provisioning) != set(Region):
+                raise ValueError(f"services.{name}.provisioning: needs exactly the regions {sorted(map(str, Region))}")
+        return self
+
+    def provisioning_clock(self, service_type: str, region: str) -> ClockPolicy:
+        service = self.services[service_type]
+        return ClockPolicy(source=service.provisioning_source, budget=service.provisioning[region],
+                           basis=service.provisioning_basis, warnings=self.provisioning_warnings,
+                           escalations=self.provisioning_escalations)
+
 
 class FaultPolicy(Contract):
-    """FaultRepair (spec §3)."""
+    """FaultRepair (spec §3). All its clocks run on the calendar basis, counted from the report."""
+
+    class Targets(Contract):
+        """One severity's operator targets."""
+
+        response: timedelta = Field(gt=timedelta(0), description="first response: diagnostic acknowledgement or dispatch")
+        resolution: timedelta = Field(gt=timedelta(0), description="repair")
+
+        @model_validator(mode="after")
+        def _response_first(self) -> Self:
+            if self.response > self.resolution:
+                raise ValueError(f"response target {_iso(self.response)} is longer than the resolution "
+                                 f"target {_iso(self.resolution)}")
+            return self
+
+    targets_source: str = Field(default=f"{OPERATOR}: ITIL-style response / resolution targets (spec §3.2)",
+                                min_length=1)
+    critical: Targets = Targets(response=timedelta(minutes=15), resolution=timedelta(hours=4))
+    major: Targets = Targets(response=timedelta(hours=1), resolution=timedelta(hours=8))
+    minor: Targets = Targets(response=timedelta(hours=4), resolution=timedelta(hours=24))
+    low: Targets = Targets(response=timedelta(hours=8), resolution=timedelta(hours=48))
+    warnings: list[WarningMark] = Field(default_factory=default_warnings,
+                                        description=f"{OPERATOR}: 50/75/90 % of every fault clock (spec §1.2)")
+    response_escalations: list[Escalation] = Field(default=[
+        Escalation(level=EscalationLevel.functional, to="fault-dispatch-supervisor", after_breach=timedelta(0)),
+        Escalation(level=EscalationLevel.hierarchic, to="fault-operations-manager", after_breach=timedelta(hours=1)),
+    ], description=f"{OPERATOR}: no first response in time")
+    resolution_escalations: list[Escalation] = Field(default=[
+        Escalation(level=EscalationLevel.functional, to="fault-tier2", after_breach=timedelta(0)),
+        Escalation(level=EscalationLevel.hierarchic, to="fault-operations-manager", after_breach=timedelta(hours=4)),
+    ], description=f"{OPERATOR}: not repaired within the operator's target")
+    statutory_source: str = Field(
+        default="条例 Art. 32: repaired within 48 h (towns) / 72 h (rural) of the report, else notify the user "
+                "and waive the monthly rental for the fault period (terminal equipment excepted)", min_length=1)
+    statutory_urban: timedelta = Field(default=timedelta(hours=48), gt=timedelta(0), description="条例 Art. 32: towns")
+    statutory_rural: timedelta = Field(default=timedelta(hours=72), gt=timedelta(0), description="条例 Art. 32: rural")
+    statutory_escalations: list[Escalation] = Field(default=[
+        Escalation(level=EscalationLevel.hierarchic, to="fault-operations-manager", after_breach=timedelta(0)),
+    ], description=f"{OPERATOR}: a breach of the statutory cap goes to a manager at once")
+    diagnostic_ack_is_response: bool = Field(
+        default=True, description=f"{OPERATOR} (spec §3.3): the automatic acknowledgement is the first response "
+                                  "when it carries the line test's diagnostic; otherwise the technician assignment is")
+    confirmation: timedelta = Field(default=timedelta(days=3), gt=timedelta(0),
+                                    description=f"{OPERATOR}: no answer this long after the repair closes the ticket")
+    reopen_window: timedelta = Field(default=timedelta(days=7), gt=timedelta(0),
+                                     description=f"{OPERATOR}: the customer may reopen this long after the repair")
+    late_reopen_answered_for: timedelta = Field(
+        default=timedelta(days=7), gt=timedelta(0),
+        description=f"{OPERATOR}: after the reopen window the case stays running this long, so a late reopen is "
+                    "refused with a reason (report a new fault) instead of Temporal's 'workflow completed'")
+    rental_period: timedelta = Field(
+        default=timedelta(days=30), gt=timedelta(0),
+        description=f"{OPERATOR}: waiver = monthly rental × fault duration / 30 days, rounded up to the fen")
+    archive_retention: timedelta = Field(default=timedelta(days=3 * 365),
+                                         description=f"{OPERATOR}: fault tickets archived 3 years (guide ch. 7)")
+
+    @model_validator(mode="after")
+    def _within_the_cap(self) -> Self:
+        cap = min(self.statutory_urban, self.statutory_rural)
+        for severity in ("critical", "major", "minor", "low"):
+            resolution = self.targets(severity).resolution
+            if resolution > cap:
+                raise ValueError(f"{severity}: resolution target {_iso(resolution)} exceeds the statutory cap "
+                                 f"{_iso(cap)} (条例 Art. 32)")
+            self.response_clock(severity), self.resolution_clock(severity)  # warnings inside each budget
+        self.statutory_clock("urban"), self.statutory_clock("rural")
+        if self.confirmation > self.reopen_window:
+            raise ValueError("the confirmation window must end within the reopen window")
+        return self
+
+    def targets(self, severity: str) -> Targets:
+        return getattr(self, severity)
+
+    def response_clock(self, severity: str) -> ClockPolicy:
+        budget = self.targets(severity).response
+        return ClockPolicy(source=f"{self.targets_source}: {severity} response", budget=budget,
+                           warnings=self.warnings, escalations=self.response_escalations)
+
+    def resolution_clock(self, severity: str) -> ClockPolicy:
+        budget = self.targets(severity).resolution
+        return ClockPolicy(source=f"{self.targets_source}: {severity} resolution", budget=budget,
+                           warnings=self.warnings, escalations=self.resolution_escalations)
+
+    def statutory_clock(self, region: str) -> ClockPolicy:
+        budget = {"urban": self.statutory_urban, "rural": self.statutory_rural}[region]
+        return ClockPolicy(source=self.statutory_source, budget=budget, warnings=self.warnings,
+                           escalations=self.statutory_escalations)
+
+    # Plain deadlines on the clock engine: their "breach" ends a window, it is not an SLA breach.
+    def confirmation_clock(self) -> ClockPolicy:
+        return ClockPolicy(source=f"{OPERATOR}: customer confirmation after the repair, else closed by default",
+                           budget=self.confirmation, warnings=[])
+
+    def reopen_clock(self) -> ClockPolicy:
+        return ClockPolicy(source=f"{OPERATOR}: the customer may reopen the ticket after the repair",
+                           budget=self.reopen_window, warnings=[])
 
 
 class TerminationPolicy(Contract):
     """TerminationCleanup (spec §5)."""
+
+    class RetentionMinimum(Contract):
+        """A record the law makes us keep after the service ends, and for how long."""
+
+        records: str = Field(min_length=1)
+        months: int = Field(gt=0, description="calendar months after the service ends")
+        source: str = Field(min_length=1)
+
+    class EquipmentCharges(Contract):
+        """What a rented device costs the customer when it is not returned in time (fen)."""
+
+        optical_modem: int = Field(default=30000, ge=0, description=f"{OPERATOR}: 光猫 not returned, 300 元")
+        set_top_box: int = Field(default=20000, ge=0, description=f"{OPERATOR}: 机顶盒 not returned, 200 元")
+
+    payment: ClockPolicy = ClockPolicy(
+        source=f"{OPERATOR} (spec §5.2): the outstanding balance is paid within 30 days, else the request is "
+               "cancelled and left to the arrears process; a reminder at day 20",
+        budget=timedelta(days=30), warnings=[WarningMark(after=timedelta(days=20))])
+    refund: ClockPolicy = ClockPolicy(
+        source=f"{OPERATOR} (spec §5.3): a prepaid balance is refunded within 7 working days (no statutory figure)",
+        budget=timedelta(days=7), basis=Basis.working,
+        escalations=[
+            Escalation(level=EscalationLevel.functional, to="billing-supervisor", after_breach=timedelta(0)),
+            Escalation(level=EscalationLevel.hierarchic, to="billing-manager", after_breach=timedelta(days=1)),
+        ])
+    equipment: ClockPolicy = ClockPolicy(
+        source=f"{OPERATOR} (spec §5.5): rented equipment (光猫, 机顶盒) is returned within 15 days, a reminder at "
+               "day 10; then it is charged",
+        budget=timedelta(days=15), warnings=[WarningMark(after=timedelta(days=10))])
+    quarantine: ClockPolicy = ClockPolicy(
+        source=f"{OPERATOR} practice (spec §5.6): a number rests 90 days before it returns to the pool; its last "
+               "holder may reclaim it meanwhile",
+        budget=timedelta(days=90), warnings=[])
+    retention_minimums: list[RetentionMinimum] = Field(default=[
+        RetentionMinimum(records="raw billing data", months=5, source="接入规范 (互联网接入服务规范, 2013)"),
+        RetentionMinimum(records="network logs", months=6, source="网安法 Art. 21"),
+    ], description="personal data these records carry is kept at least this long (PIPL Art. 47: storage only)")
+    personal_data_retention: timedelta = Field(
+        default=timedelta(days=180), gt=timedelta(0),
+        description=f"{OPERATOR} (spec §5.7): personal data is erased this long after the service ends, or at the "
+                    "end of the longest legal minimum when that is later (6 calendar months can be 184 days)")
+    early_termination_fee_per_month_fen: int = Field(
+        default=3000, ge=0, description=f"{OPERATOR}: per whole month left of the contract period, 30 元")
+    early_termination_fee_cap_fen: int = Field(default=30000, ge=0,
+                                               description=f"{OPERATOR}: the early-termination fee is at most 300 元")
+    equipment_charges: EquipmentCharges = EquipmentCharges()
+    billing_queue: str = Field(default="billing-desk", min_length=1,
+                               description=f"{OPERATOR}: staff queue told of refund deadlines")
+    arrears_queue: str = Field(default="arrears-desk", min_length=1,
+                               description=f"{OPERATOR}: takes over requests cancelled for an unpaid balance")
+    archive_retention: timedelta = Field(default=timedelta(days=3 * 365),
+                                         description=f"{OPERATOR}: termination records archived 3 years (guide ch. 7)")
+
+    @model_validator(mode="after")
+    def _reclaim_before_erasure(self) -> Self:
+        # A reclaim is checked against the last holder's ID hash, which the erasure removes.
+        if self.quarantine.budget > self.personal_data_retention:
+            raise ValueError(f"quarantine {_iso(self.quarantine.budget)} must end before personal data is erased "
+                             f"({_iso(self.personal_data_retention)})")
+        return self
+
+    def retention_clock(self, budget: timedelta) -> ClockPolicy:
+        """Plain deadline: the end of storage-only retention, when personal data is erased."""
+        minimums = "; ".join(f"{m.records} ≥ {m.months} months ({m.source})" for m in self.retention_minimums)
+        return ClockPolicy(source=f"PIPL Art. 47: stop processing at once, erase after the legal minimums: "
+                                  f"{minimums}; at least {_iso(self.personal_data_retention)} ({OPERATOR})",
+                           budget=budget, warnings=[])
 
 
 class Policy(Contract):

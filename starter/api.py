@@ -12,9 +12,10 @@ from models import search
 from models.common import TASK_QUEUE
 from models.complaint import (AssignHandler, ComplaintInput, ComplaintStatus, ConfirmReply, RecordFindings,
                               SendReply, SubmitClosure, workflow_id)
-from models import fault
+from models import fault, termination
 from workflows.complaint_closure import ComplaintClosure
 from workflows.fault_repair import FaultRepair
+from workflows.termination_cleanup import TerminationCleanup
 
 
 class CaseAlreadyExists(Exception):
@@ -130,3 +131,50 @@ class Faults:
 
     async def cancel(self, ticket_id: str, request: fault.CancelTicket) -> fault.FaultStatus:
         return await self.handle(ticket_id).execute_update(FaultRepair.cancel, request)
+
+
+class Terminations:
+    """TerminationCleanup cases (spec §5)."""
+
+    def __init__(self, client: Client, task_queue: str = TASK_QUEUE) -> None:
+        self.client = client
+        self.task_queue = task_queue
+
+    async def start(self, request: termination.TerminationInput, *, existing_ok: bool = False
+                    ) -> WorkflowHandle[TerminationCleanup, termination.TerminationStatus]:
+        """Start the case; `CaseAlreadyExists` on a reused request id (or its handle, if `existing_ok`).
+        A second request for an account whose termination runs fails the new case with InvalidInput."""
+        try:
+            return await self.client.start_workflow(
+                TerminationCleanup.run, request, id=request.workflow_id, task_queue=self.task_queue,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+                static_summary=f"Termination {request.request_id} · account {request.account_id} · "
+                               f"{len(request.services)} line(s) · {request.reason}",
+                search_attributes=TypedSearchAttributes([
+                    SearchAttributePair(search.CASE_TYPE, "termination"),
+                    SearchAttributePair(search.CUSTOMER_REF, request.customer.customer_ref)]))
+        except WorkflowAlreadyStartedError:
+            if existing_ok:
+                return self.handle(request.request_id)
+            raise CaseAlreadyExists(request.workflow_id) from None
+
+    def handle(self, request_id: str) -> WorkflowHandle[TerminationCleanup, termination.TerminationStatus]:
+        return self.client.get_workflow_handle_for(TerminationCleanup.run, termination.workflow_id(request_id))
+
+    async def status(self, request_id: str) -> termination.TerminationStatus:
+        return await self.handle(request_id).query(TerminationCleanup.status)
+
+    async def payment_received(self, request_id: str, payment: termination.PaymentReceived) -> None:
+        await self.handle(request_id).signal(TerminationCleanup.payment_received, payment)
+
+    async def record_equipment_return(self, request_id: str, request: termination.RecordEquipmentReturn
+                                      ) -> termination.TerminationStatus:
+        return await self.handle(request_id).execute_update(TerminationCleanup.record_equipment_return, request)
+
+    async def reclaim_number(self, request_id: str, request: termination.ReclaimNumber
+                             ) -> termination.TerminationStatus:
+        return await self.handle(request_id).execute_update(TerminationCleanup.reclaim_number, request)
+
+    async def cancel(self, request_id: str, request: termination.CancelTermination) -> termination.TerminationStatus:
+        return await self.handle(request_id).execute_update(TerminationCleanup.cancel, request)

@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import FailureError
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.service import RPCError
 
 from models.common import TASK_QUEUE
 from models.complaint import (AssignHandler, ComplaintInput, ConfirmReply, RecordFindings, SendReply,
@@ -129,10 +129,8 @@ async def _run(args: argparse.Namespace) -> str:
     except WorkflowUpdateFailedError as error:
         reason = error.cause.message if isinstance(error.cause, FailureError) else str(error.cause or error)
         raise Fail(f"{args.action} refused: {reason}") from None
-    except RPCError as error:
-        if error.status is RPCStatusCode.NOT_FOUND:
-            raise Fail(f"no {args.process} case {args.id!r}: {error.message}") from None
-        raise Fail(f"{args.action} failed: {error.message}") from None
+    except RPCError as error:  # e.g. NOT_FOUND: no such case, or it has already completed
+        raise Fail(f"{args.action} {args.id}: {error.message}") from None
     return result.model_dump_json(indent=2)
 
 
@@ -143,6 +141,10 @@ def main(argv: list[str] | None = None) -> None:
     except Fail as error:
         print(f"telecom: {error}", file=sys.stderr)
         sys.exit(error.code)
+    except KeyboardInterrupt:
+        # An RPC abandoned mid-flight can hang or abort interpreter teardown (temporalio/sdk-python#300).
+        sys.stdout.flush()
+        os._exit(130)
 
 
 if __name__ == "__main__":

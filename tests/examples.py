@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import sqlalchemy as sa
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
@@ -23,6 +24,12 @@ class Example:
     """A valid argument for every update (not necessarily valid in every state)."""
     path: list[str]
     """Updates that drive the case from opened to its end, in order."""
+    waits_in: str
+    """The state the case settles in to wait for people (after its automatic first steps)."""
+    seed: Callable[[sa.Engine, dict[str, Any]], None] | None = None
+    """Outside-world state the case needs (e.g. the account to terminate), put in place before it starts."""
+    long_lived: bool = False
+    """Runs for months by its own deadlines: only under the time-skipping server."""
 
     def numbered(self, n: int, tag: str = "N") -> tuple[str, dict[str, Any]]:
         """The n-th copy of this case: its workflow id and input."""
@@ -31,9 +38,10 @@ class Example:
         return prefix + case_id, {**self.input, self.id_field: case_id}
 
     async def opened(self, env: WorkflowEnvironment, handle: WorkflowHandle) -> None:
-        """Until the case's first record is written (its history shows a state)."""
+        """Until the case has taken its automatic first steps and waits for people."""
         for _ in range(200):
-            if (await handle.query("status"))["history"]:
+            status = await handle.query("status")
+            if status["history"] and status["state"] == self.waits_in:
                 return
             await asyncio.sleep(0.05)
         raise TimeoutError(f"{handle.id} did not open")
@@ -57,7 +65,8 @@ COMPLAINT = Example(
              "confirm": {"satisfied": True},
              "submit_closure": {"cause_analysis": "出账任务重跑", "improvement_measures": "出账幂等校验",
                                 "actor": "h.li"}},
-    path=["assign_handler", "record_findings", "send_reply", "confirm", "submit_closure"])
+    path=["assign_handler", "record_findings", "send_reply", "confirm", "submit_closure"],
+    waits_in="acknowledged")
 
 FAULT = Example(
     workflow_type="FaultRepair",
@@ -73,6 +82,30 @@ FAULT = Example(
              "confirm": {"comment": "好了"},
              "reopen": {"reason": "又断了"},
              "cancel": {"reason": "误报"}},
-    path=["assign_technician", "resolve", "confirm"])
+    path=["assign_technician", "resolve", "confirm"], waits_in="pending")
 
-EXAMPLES: dict[str, Example] = {e.workflow_type: e for e in (COMPLAINT, FAULT)}
+TERMINATION_ID = {"id_type": "resident_id_card", "id_number": "11010519491231002X",
+                  "verification_source": "card_reader"}
+
+
+def _subscriber(engine: sa.Engine, data: dict[str, Any]) -> None:
+    from activities.termination import seed_subscriber
+    from models.identity import IdentityDocument
+    seed_subscriber(engine, data["account_id"], data["customer"]["customer_ref"],
+                    IdentityDocument.model_validate(data["identity"]), [("mobile", data["services"][0])],
+                    equipment=[("ONT-EX1", "optical_modem")])
+
+
+TERMINATION = Example(
+    workflow_type="TerminationCleanup",
+    workflow_id="termination-EX1",
+    id_field="request_id",
+    input={"request_id": "EX1", "account_id": "ACCT-EX1", "services": ["13900000901"], "reason": "relocation",
+           "identity": TERMINATION_ID, "port_out": False,
+           "customer": {"customer_ref": "CUST-3901", "name": "王五", "phone": "13700137901"}},
+    updates={"record_equipment_return": {"serials": ["ONT-EX1"], "actor": "store.qian"},
+             "reclaim_number": {"number": "13900000901", "identity": TERMINATION_ID},
+             "cancel": {"reason": "不退了"}},
+    path=[], waits_in="terminated", seed=_subscriber, long_lived=True)  # it ends on its own: equipment charged, number released, data erased
+
+EXAMPLES: dict[str, Example] = {e.workflow_type: e for e in (COMPLAINT, FAULT, TERMINATION)}

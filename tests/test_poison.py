@@ -36,6 +36,8 @@ async def test_malformed_inputs_fail_the_case_cleanly(env, worker, engine, contr
         await asyncio.gather(*(run(label, value) for label, value in malformed))
     assert rows(engine, Case) == [], "a malformed input wrote records"
 
+    if example.seed:
+        example.seed(engine, example.input)
     handle = await env.client.start_workflow(contract.workflow_type, example.input, task_queue=TEST_QUEUE,
                                              id=example.workflow_id)
     await example.drive(env, handle)
@@ -45,6 +47,8 @@ async def test_malformed_inputs_fail_the_case_cleanly(env, worker, engine, contr
 @pytest.mark.parametrize("contract", CONTRACTS, ids=lambda c: c.workflow_type)
 async def test_malformed_update_arguments_are_refused_and_change_nothing(env, worker, engine, contract):
     example = EXAMPLES[contract.workflow_type]
+    if example.seed:
+        example.seed(engine, example.input)
     handle = await env.client.start_workflow(contract.workflow_type, example.input, task_queue=TEST_QUEUE,
                                              id=example.workflow_id)
     await example.opened(env, handle)

@@ -80,7 +80,7 @@ async def drive_all(env, worker, cases) -> None:
 
 
 def cases(total: int, tag: str):
-    examples = list(EXAMPLES.values())
+    examples = [e for e in EXAMPLES.values() if not e.long_lived]
     for n in range(total):
         example = examples[n % len(examples)]
         yield (example, *example.numbered(n, tag))

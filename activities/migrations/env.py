@@ -5,6 +5,9 @@ from alembic import context
 from sqlmodel import SQLModel
 
 from activities.database import make_engine
+import activities.network  # noqa: F401  (registers the network tables)
+import activities.termination  # noqa: F401  (registers the billing and termination tables)
+import models.inventory_tables  # noqa: F401  (registers the inventory and provisioning tables)
 from models.tables import UTCDateTime
 
 config = context.config

@@ -1,0 +1,168 @@
+"""The contract as the README documents it: a complaint driven by the real `temporal` CLI and by the
+ops CLI (`telecom`), as subprocesses, against a dev server started here and an in-process worker."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import os
+import subprocess
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from temporalio.client import WorkflowExecutionStatus
+from temporalio.testing import WorkflowEnvironment
+
+from models.converter import contract_data_converter
+from models.tables import Case
+from starter import Complaints, cli
+from worker import build_worker
+
+from .conftest import binary, register_search_attributes, rows
+
+INPUT = {"complaint_id": "CLI1", "channel": "hotline", "category": "network_quality",
+         "customer": {"customer_ref": "CUST-1001", "name": "张三", "phone": "13800138000"},
+         "description": "家中宽带每晚断线", "event_date": "2026-11-28"}
+
+STEPS = [  # update, argument, state after it
+    ("assign_handler", {"handler": "h.li", "actor": "desk.wang"}, "inProgress"),
+    ("record_findings", {"findings": "光衰过大，已更换分光器", "actor": "h.li"}, "inProgress"),
+    ("send_reply", {"reply": "已修复，请确认", "channel": "sms", "actor": "h.li"}, "resolved"),
+    ("confirm", {"satisfied": True}, "resolved"),
+    ("submit_closure", {"cause_analysis": "分光器老化", "improvement_measures": "片区分光器巡检", "actor": "h.li"},
+     "closed"),
+]
+
+# The subprocesses see no outside Temporal settings (a profile or namespace of the person running the tests).
+CLEAN_ENV = {k: v for k, v in os.environ.items() if not k.startswith(("TEMPORAL_", "TELECOM_"))}
+
+
+@pytest.fixture
+async def dev() -> AsyncIterator[WorkflowEnvironment]:
+    async with await WorkflowEnvironment.start_local(
+            dev_server_existing_path=binary("temporal"), data_converter=contract_data_converter, ui=False) as env:
+        await register_search_attributes(env.client)
+        yield env
+
+
+@pytest.fixture
+def queue() -> str:
+    return f"cli-contract-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+async def dev_worker(dev, engine, queue):
+    async with build_worker(dev.client, engine, task_queue=queue) as worker:
+        yield worker
+
+
+def address(env: WorkflowEnvironment) -> str:
+    return env.client.service_client.config.target_host
+
+
+async def run(*args: str, env: dict[str, str] | None = None, stdin: str | None = None
+              ) -> subprocess.CompletedProcess[str]:
+    # The worker runs on this event loop: a CLI waiting for it must not block the loop.
+    return await asyncio.to_thread(subprocess.run, args, capture_output=True, text=True, input=stdin,
+                                   env=env or CLEAN_ENV, timeout=30)
+
+
+async def temporal(env: WorkflowEnvironment, *args: str) -> subprocess.CompletedProcess[str]:
+    return await run(binary("temporal"), *args, "--address", address(env))
+
+
+async def query_status(env: WorkflowEnvironment, workflow_id: str) -> dict[str, Any]:
+    done = await temporal(env, "workflow", "query", "--workflow-id", workflow_id, "--name", "status", "-o", "json")
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)["queryResult"][0]  # -o json: {"queryResult": [<one value per result>]}
+
+
+async def start_with_temporal_cli(env: WorkflowEnvironment, queue: str, data: dict[str, Any]
+                                  ) -> subprocess.CompletedProcess[str]:
+    return await temporal(env, "workflow", "start", "--type", "ComplaintClosure", "--task-queue", queue,
+                          "--workflow-id", f"complaint-{data['complaint_id']}", "--id-reuse-policy", "RejectDuplicate",
+                          "--fail-existing", "--input", json.dumps(data, ensure_ascii=False))
+
+
+async def update(env: WorkflowEnvironment, workflow_id: str, name: str, argument: dict[str, Any]
+                 ) -> subprocess.CompletedProcess[str]:
+    return await temporal(env, "workflow", "update", "execute", "--workflow-id", workflow_id, "--name", name,
+                          "--input", json.dumps(argument, ensure_ascii=False), "-o", "json")
+
+
+async def test_temporal_cli_drives_a_complaint_to_closed(dev, dev_worker, engine, queue):
+    workflow_id = "complaint-CLI1"
+    started = await start_with_temporal_cli(dev, queue, INPUT)
+    assert started.returncode == 0, started.stderr
+    assert (await query_status(dev, workflow_id))["state"] == "acknowledged"
+    for name, argument, state in STEPS:
+        done = await update(dev, workflow_id, name, argument)
+        assert done.returncode == 0, (name, done.stderr)
+        assert json.loads(done.stdout)["result"]["state"] == state, name  # -o json: {name, updateId, result}
+        assert (await query_status(dev, workflow_id))["state"] == state, name
+
+    description = await dev.client.get_workflow_handle(workflow_id).describe()
+    assert description.status is WorkflowExecutionStatus.COMPLETED
+    [case] = rows(engine, Case, workflow_id)
+    assert case.state == "closed" and case.closed_at is not None
+
+
+async def test_temporal_cli_refuses_a_second_start_and_says_why_an_update_is_refused(dev, dev_worker, queue):
+    workflow_id, data = "complaint-CLI2", {**INPUT, "complaint_id": "CLI2"}
+    assert (await start_with_temporal_cli(dev, queue, data)).returncode == 0
+    again = await start_with_temporal_cli(dev, queue, data)  # without --fail-existing: exit 0, the running case
+    assert again.returncode != 0 and "already running" in again.stderr
+    assert (await update(dev, workflow_id, *STEPS[0][:2])).returncode == 0
+    refused = await update(dev, workflow_id, "send_reply", STEPS[2][1])
+    assert refused.returncode != 0
+    assert "record the findings before replying" in refused.stderr and "InvalidAction" in refused.stderr
+    assert (await query_status(dev, workflow_id))["state"] == "inProgress"
+
+
+async def test_ops_cli_start_status_and_validation(dev, dev_worker, queue, tmp_path):
+    env = {**CLEAN_ENV, "TEMPORAL_ADDRESS": address(dev), "TELECOM_TASK_QUEUE": queue}
+    telecom = binary("telecom")
+    (tmp_path / "complaint.json").write_text(json.dumps({**INPUT, "complaint_id": "OPS1"}), encoding="utf-8")
+
+    started = await run(telecom, "complaint", "start", str(tmp_path / "complaint.json"), env=env)
+    assert started.returncode == 0, started.stderr
+    out = json.loads(started.stdout)
+    assert out["workflow_id"] == "complaint-OPS1" and out["task_queue"] == queue and out["run_id"]
+
+    # Independent of each other: side by side (each CLI process spends about a second importing).
+    status, invalid = await asyncio.gather(
+        run(telecom, "complaint", "status", "OPS1", env=env),
+        run(telecom, "complaint", "assign_handler", "OPS1", '{"handler": "h li", "actor": "desk.wang"}', env=env))
+    assert status.returncode == 0, status.stderr
+    assert json.loads(status.stdout)["state"] == "acknowledged"
+    assert invalid.returncode == 2 and invalid.stdout == ""
+    assert "handler: String should match pattern" in invalid.stderr
+    after = await Complaints(dev.client, task_queue=queue).status("OPS1")
+    assert after.assignee is None and len(after.history) == 1  # nothing was sent
+
+
+async def test_ops_cli_refusals_exit_1(dev, dev_worker, queue, monkeypatch, capsys):
+    """The same `main()` in this process (in a thread: it runs its own event loop), to save the imports."""
+    for name in [k for k in os.environ if k.startswith(("TEMPORAL_", "TELECOM_"))]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("TEMPORAL_ADDRESS", address(dev))
+    monkeypatch.setenv("TELECOM_TASK_QUEUE", queue)
+    data = json.dumps({**INPUT, "complaint_id": "OPS2"})
+
+    async def telecom(*argv: str) -> tuple[int | str | None, str]:
+        monkeypatch.setattr("sys.stdin", io.StringIO(data))
+        try:
+            await asyncio.to_thread(cli.main, list(argv))
+            code: int | str | None = 0
+        except SystemExit as exit:
+            code = exit.code
+        return code, capsys.readouterr().err
+
+    assert (await telecom("complaint", "start", "-"))[0] == 0
+    code, err = await telecom("complaint", "start", "-")
+    assert code == 1 and "complaint-OPS2 already exists" in err
+    code, err = await telecom("complaint", "send_reply", "OPS2", json.dumps(STEPS[2][1]))
+    assert code == 1 and "send_reply refused: complaint is acknowledged: a reply needs an assigned handler" in err
