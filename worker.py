@@ -41,13 +41,16 @@ from models.common import TASK_QUEUE
 from models.policy import Policy
 from activities.billing import BillingSystem
 from activities.deprovisioning import Deprovisioning
+from activities.inventory import CustomerInventory, DatabaseInventory, InventoryChecks
 from activities.network import DatabaseNetwork, Network, NetworkActivities
+from activities.provisioning import DatabaseOss, Provisioning, ProvisioningSystem
 from activities.termination import termination_activities
+from workflows.application_review import ApplicationReview
 from workflows.complaint_closure import ComplaintClosure
 from workflows.fault_repair import FaultRepair
 from workflows.termination_cleanup import TerminationCleanup
 
-WORKFLOWS = [ComplaintClosure, FaultRepair, TerminationCleanup]
+WORKFLOWS = [ApplicationReview, FaultRepair, ComplaintClosure, TerminationCleanup]
 WORKFLOW_RUNNER = SandboxedWorkflowRunner(
     restrictions=SandboxRestrictions.default.with_passthrough_modules("models", "activities"))
 """Our contracts and activity modules are deterministic to import: shared with the sandbox, never
@@ -57,6 +60,7 @@ log = logging.getLogger("telecom.worker")
 
 def build_worker(client: Client, engine: sa.Engine, *, policy: Policy | None = None,
                  calendar: CalendarOverrides | None = None, notifier: Notifier | None = None,
+                 inventory: CustomerInventory | None = None, provisioning: ProvisioningSystem | None = None,
                  network: Network | None = None, billing: BillingSystem | None = None,
                  deprovisioning: Deprovisioning | None = None,
                  task_queue: str = TASK_QUEUE, extra_workflows: Sequence[type] = (),
@@ -67,9 +71,12 @@ def build_worker(client: Client, engine: sa.Engine, *, policy: Policy | None = N
     records = CaseRecords(engine, policy or Policy(), notifier)
     due_times = DueTimeCalculator(calendar)
     lines = NetworkActivities(network or DatabaseNetwork(engine))
+    stock = inventory or DatabaseInventory(engine)
+    checks, oss = InventoryChecks(stock), Provisioning(provisioning or DatabaseOss(engine, stock))
     return Worker(
         client, task_queue=task_queue, workflows=workflows,
         activities=[records.load_policy, records.record_transition, due_times.compute_due_times,
+                    checks.pre_review, oss.submit_order, oss.record_activation,
                     lines.run_line_test, lines.look_up_service,
                     *termination_activities(engine, billing, deprovisioning), *extra_activities],
         activity_executor=ThreadPoolExecutor(max_workers=16),

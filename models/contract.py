@@ -10,7 +10,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from . import complaint, fault, termination
+from . import application, complaint, fault, termination
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
 
@@ -26,6 +26,13 @@ class WorkflowContract:
 
 
 CONTRACTS = [
+    WorkflowContract(
+        application.WORKFLOW_TYPE, "application-", application.ApplicationInput,
+        updates={"approve": application.Approve, "reject": application.Reject,
+                 "request_supplement": application.RequestSupplement,
+                 "supply_materials": application.SupplyMaterials, "cancel": application.Cancel},
+        queries={"status": application.ApplicationStatus},
+        signals={application.COMPLETED_SIGNAL: application.ProvisioningCompleted}),
     WorkflowContract(
         complaint.WORKFLOW_TYPE, "complaint-", complaint.ComplaintInput,
         updates={"assign_handler": complaint.AssignHandler, "record_findings": complaint.RecordFindings,

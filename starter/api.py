@@ -12,7 +12,8 @@ from models import search
 from models.common import TASK_QUEUE
 from models.complaint import (AssignHandler, ComplaintInput, ComplaintStatus, ConfirmReply, RecordFindings,
                               SendReply, SubmitClosure, workflow_id)
-from models import fault, termination
+from models import application, fault, termination
+from workflows.application_review import ApplicationReview
 from workflows.complaint_closure import ComplaintClosure
 from workflows.fault_repair import FaultRepair
 from workflows.termination_cleanup import TerminationCleanup
@@ -178,3 +179,55 @@ class Terminations:
 
     async def cancel(self, request_id: str, request: termination.CancelTermination) -> termination.TerminationStatus:
         return await self.handle(request_id).execute_update(TerminationCleanup.cancel, request)
+
+
+class Applications:
+    """ApplicationReview cases (spec §2)."""
+
+    def __init__(self, client: Client, task_queue: str = TASK_QUEUE) -> None:
+        self.client = client
+        self.task_queue = task_queue
+
+    async def start(self, request: application.ApplicationInput, *, existing_ok: bool = False
+                    ) -> WorkflowHandle[ApplicationReview, application.ApplicationStatus]:
+        """Start the case; `CaseAlreadyExists` on a reused application id (or its handle, if `existing_ok`)."""
+        try:
+            return await self.client.start_workflow(
+                ApplicationReview.run, request, id=request.workflow_id, task_queue=self.task_queue,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+                static_summary=f"Application {request.application_id} · {request.service_type} · {request.region}",
+                search_attributes=TypedSearchAttributes([
+                    SearchAttributePair(search.CASE_TYPE, "application"),
+                    SearchAttributePair(search.CUSTOMER_REF, request.applicant.customer_ref)]))
+        except WorkflowAlreadyStartedError:
+            if existing_ok:
+                return self.handle(request.application_id)
+            raise CaseAlreadyExists(request.workflow_id) from None
+
+    def handle(self, application_id: str) -> WorkflowHandle[ApplicationReview, application.ApplicationStatus]:
+        return self.client.get_workflow_handle_for(ApplicationReview.run, application.workflow_id(application_id))
+
+    async def status(self, application_id: str) -> application.ApplicationStatus:
+        return await self.handle(application_id).query(ApplicationReview.status)
+
+    async def approve(self, application_id: str, request: application.Approve) -> application.ApplicationStatus:
+        return await self.handle(application_id).execute_update(ApplicationReview.approve, request)
+
+    async def reject(self, application_id: str, request: application.Reject) -> application.ApplicationStatus:
+        return await self.handle(application_id).execute_update(ApplicationReview.reject, request)
+
+    async def request_supplement(self, application_id: str, request: application.RequestSupplement
+                                 ) -> application.ApplicationStatus:
+        return await self.handle(application_id).execute_update(ApplicationReview.request_supplement, request)
+
+    async def supply_materials(self, application_id: str, request: application.SupplyMaterials
+                               ) -> application.ApplicationStatus:
+        return await self.handle(application_id).execute_update(ApplicationReview.supply_materials, request)
+
+    async def cancel(self, application_id: str, request: application.Cancel) -> application.ApplicationStatus:
+        return await self.handle(application_id).execute_update(ApplicationReview.cancel, request)
+
+    async def report_activation(self, application_id: str, report: application.ProvisioningCompleted) -> None:
+        """The OSS's fire-and-forget report that the service is active."""
+        await self.handle(application_id).signal(ApplicationReview.provisioning_completed, report)

@@ -18,6 +18,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from activities.database import make_engine, upgrade
+from activities.inventory import seed_inventory
 from activities.network import seed_services
 from models import search
 from models.payloads import data_converter
@@ -28,7 +29,9 @@ TEST_QUEUE = "telecom-service-test"
 
 
 def seed(engine: sa.Engine) -> None:
-    """The default adapters' outside-world state (network lines, ...), as the demo seeds it."""
+    """The default adapters' outside-world state (coverage, number pool, network lines), as the demo
+    seeds it."""
+    seed_inventory(engine)
     seed_services(engine)
 
 

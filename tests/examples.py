@@ -4,7 +4,7 @@ corpus is generated from these, and the other tests use them as a known-good cas
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -108,4 +108,21 @@ TERMINATION = Example(
              "cancel": {"reason": "不退了"}},
     path=[], waits_in="terminated", seed=_subscriber, long_lived=True)  # it ends on its own: equipment charged, number released, data erased
 
-EXAMPLES: dict[str, Example] = {e.workflow_type: e for e in (COMPLAINT, FAULT, TERMINATION)}
+APPLICATION = Example(
+    workflow_type="ApplicationReview",
+    workflow_id="application-EX1",
+    id_field="application_id",
+    input={"application_id": "EX1", "service_type": "broadband", "region": "urban",
+           "requested_start_date": "2026-12-01",
+           "applicant": {"customer_ref": "CUST-1901", "name": "王芳", "phone": "13800138901",
+                         "identity": {"id_type": "resident_id_card", "id_number": "11010519491231002X",
+                                      "verification_source": "card_reader"}},
+           "materials": [{"kind": kind, "document_id": f"DOC-{n}"} for n, kind in
+                         enumerate(["application_form", "service_agreement", "address_proof"], 1)]},
+    updates={"approve": {"actor": "r.zhao"}, "reject": {"reason": "资料不实", "actor": "r.zhao"},
+             "request_supplement": {"materials": ["address_proof"], "note": "地址证明不清晰", "actor": "r.zhao"},
+             "supply_materials": {"materials": [{"kind": "address_proof", "document_id": "DOC-9"}]},
+             "cancel": {"reason": "不办了"}},
+    path=["approve"], waits_in="inProgress")
+
+EXAMPLES: dict[str, Example] = {e.workflow_type: e for e in (APPLICATION, FAULT, COMPLAINT, TERMINATION)}

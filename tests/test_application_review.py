@@ -15,8 +15,8 @@ from sqlmodel import Session, delete
 from temporalio.client import WorkflowFailureError, WorkflowHandle, WorkflowUpdateFailedError
 
 from activities.calendar import CalendarOverrides, WorkingCalendar
-from activities.inventory import DatabaseInventory, InventoryChecks, seed_inventory
-from activities.provisioning import DatabaseOss, Provisioning
+from activities.inventory import DatabaseInventory, seed_inventory
+from activities.provisioning import DatabaseOss
 from models.application import (ApplicationInput, ApplicationState, ApplicationStatus, Approve,
                                  MaterialKind, OrderState, PreReview, ProvisioningCompleted, Reject,
                                  RequestSupplement, ReviewFlagCode, SupplyMaterials)
@@ -50,10 +50,9 @@ def application(**overrides) -> ApplicationInput:
 
 
 def application_worker(env, engine, policy, inventory, *, complete_immediately: bool = True, **options):
-    provisioning = Provisioning(DatabaseOss(engine, inventory, complete_immediately=complete_immediately))
-    return build_worker(env.client, engine, policy=policy, task_queue=TEST_QUEUE, extra_workflows=[ApplicationReview],
-                        extra_activities=[InventoryChecks(inventory).pre_review, provisioning.submit_order,
-                                          provisioning.record_activation], **options)
+    return build_worker(env.client, engine, policy=policy, task_queue=TEST_QUEUE, inventory=inventory,
+                        provisioning=DatabaseOss(engine, inventory, complete_immediately=complete_immediately),
+                        **options)
 
 
 @pytest.fixture

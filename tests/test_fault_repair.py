@@ -10,13 +10,13 @@ from pydantic import ValidationError
 from temporalio.client import WorkflowFailureError, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.worker import Replayer
 
-from activities.network import DatabaseNetwork, NetworkActivities, NetworkService, fail_line_tests, seed_services
-from models.converter import contract_data_converter
+from activities.network import NetworkService, fail_line_tests
+from models.payloads import data_converter
+from worker import WORKFLOW_RUNNER
 from models.fault import (AssignTechnician, CancelTicket, ConfirmRepair, FaultInput, FaultState, FaultStatus,
                           HoldTicket, LineTestOutcome, ReopenTicket, ResolveFault, ResumeTicket, Severity)
 from models.policy import FaultPolicy, Policy
 from models.tables import ArchiveEntry, Case, CaseEvent, Compensation, CustomerContact, Notification, SlaEvent
-from worker import build_worker
 from workflows.fault_repair import FaultRepair
 
 from .conftest import TEST_QUEUE, rows
@@ -261,7 +261,8 @@ async def test_reopen_on_day_5_keeps_the_clocks_and_on_day_8_is_refused(env, fau
     assert result.reopenings == 1 and rows(engine, Compensation, "fault-T1") == []
     assert near(rows(engine, Case, "fault-T1")[0].closed_at, second_repair + 7 * DAY)
     # Replaying the whole history gives the same decisions (no non-determinism).
-    await Replayer(workflows=[FaultRepair], data_converter=contract_data_converter).replay_workflow(
+    await Replayer(workflows=[FaultRepair], data_converter=data_converter(),
+                   workflow_runner=WORKFLOW_RUNNER).replay_workflow(
         await handle.fetch_history())
 
 
