@@ -14,16 +14,18 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 
+import sqlalchemy as sa
 from temporalio.client import WorkflowHandle, WorkflowHistory
-from models.payloads import data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from activities.database import make_engine, upgrade
 from models.complaint import ConfirmReply, RecordFindings, SendReply
+from models.payloads import data_converter
 from starter import Complaints
 from worker import build_worker
 
-from .conftest import TEST_QUEUE, binary, register_search_attributes
+from .conftest import TEST_QUEUE, binary, register_search_attributes, seed
+from .examples import EXAMPLES, Example
 from .test_complaint_closure import CLOSURE, complaint, investigate_and_reply
 
 DIRECTORY = Path(__file__).with_name("histories")
@@ -33,7 +35,7 @@ def load(path: Path) -> WorkflowHistory:
     data = json.loads(path.read_text(encoding="utf-8"))
     return WorkflowHistory.from_json(data.pop("workflow_id"), data)
 DAY = timedelta(days=1)
-Scenario = Callable[[WorkflowEnvironment], Awaitable[WorkflowHandle]]
+Scenario = Callable[[WorkflowEnvironment, sa.Engine], Awaitable[WorkflowHandle]]
 
 
 async def complaint_happy(env: WorkflowEnvironment) -> WorkflowHandle:
@@ -59,14 +61,38 @@ async def complaint_breached_reopened(env: WorkflowEnvironment) -> WorkflowHandl
     return handle
 
 
+def example_path(example: Example, before: Callable[[WorkflowEnvironment], Awaitable[None]] | None = None
+                 ) -> Callable[[WorkflowEnvironment, sa.Engine], Awaitable[WorkflowHandle]]:
+    """An example case driven along its path; `before` runs once it waits for people."""
+    async def scenario(env: WorkflowEnvironment, engine: sa.Engine) -> WorkflowHandle:
+        if example.seed:
+            example.seed(engine, example.input)
+        handle = await env.client.start_workflow(example.workflow_type, example.input, id=example.workflow_id,
+                                                 task_queue=TEST_QUEUE)
+        await example.opened(env, handle)
+        if before:
+            await before(env)
+        await example.drive(env, handle)
+        return handle
+    return scenario
+
+
+async def _silent_80_hours(env: WorkflowEnvironment) -> None:
+    await env.sleep(80 * timedelta(hours=1))  # every fault clock warns, breaches and escalates
+
+
 SCENARIOS: dict[str, Scenario] = {
-    "ComplaintClosure-happy": complaint_happy,
-    "ComplaintClosure-breached-reopened": complaint_breached_reopened,
+    "ComplaintClosure-happy": lambda env, engine: complaint_happy(env),
+    "ComplaintClosure-breached-reopened": lambda env, engine: complaint_breached_reopened(env),
+    "ApplicationReview-happy": example_path(EXAMPLES["ApplicationReview"]),
+    "FaultRepair-happy": example_path(EXAMPLES["FaultRepair"]),
+    "FaultRepair-breached": example_path(EXAMPLES["FaultRepair"], _silent_80_hours),
+    "TerminationCleanup-clean": example_path(EXAMPLES["TerminationCleanup"]),
 }
 
 
-async def record(name: str, scenario: Scenario, env: WorkflowEnvironment) -> Path:
-    handle = await scenario(env)
+async def record(name: str, scenario: Scenario, env: WorkflowEnvironment, engine: sa.Engine) -> Path:
+    handle = await scenario(env, engine)
     await handle.result()
     history = await handle.fetch_history()
     path = DIRECTORY / f"{name}.json"
@@ -81,12 +107,13 @@ async def main() -> None:
         with tempfile.TemporaryDirectory() as scratch:
             engine = make_engine(f"sqlite:///{scratch}/records.db")
             upgrade(engine)
+            seed(engine)
             async with await WorkflowEnvironment.start_time_skipping(
                     data_converter=data_converter(),
                     test_server_existing_path=binary("temporal-test-server")) as env:
                 await register_search_attributes(env.client)
                 async with build_worker(env.client, engine, task_queue=TEST_QUEUE):
-                    print(await record(name, scenario, env))
+                    print(await record(name, scenario, env, engine))
             engine.dispose()
 
 
