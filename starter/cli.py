@@ -23,10 +23,9 @@ from temporalio.exceptions import FailureError
 from temporalio.service import RPCError
 
 from models.common import TASK_QUEUE
-from models.complaint import (AssignHandler, ComplaintInput, ConfirmReply, RecordFindings, SendReply,
-                              SubmitClosure)
+from models.contract import CONTRACTS
 
-from .api import CaseAlreadyExists, Complaints, connect
+from .api import Applications, CaseAlreadyExists, Complaints, Faults, Terminations, connect
 
 UpdateMethod = Callable[[Any, str, Any], Awaitable[BaseModel]]
 
@@ -40,15 +39,14 @@ class Process:
     updates: Mapping[str, tuple[type[BaseModel], UpdateMethod]]
 
 
+APIS = {"ApplicationReview": ("application", Applications), "FaultRepair": ("fault", Faults),
+        "ComplaintClosure": ("complaint", Complaints), "TerminationCleanup": ("termination", Terminations)}
+"""CLI name and typed API of each workflow type; the updates and their models come from the contract."""
+
 PROCESSES: Mapping[str, Process] = {
-    "complaint": Process(Complaints, ComplaintInput, {
-        "assign_handler": (AssignHandler, Complaints.assign_handler),
-        "record_findings": (RecordFindings, Complaints.record_findings),
-        "send_reply": (SendReply, Complaints.send_reply),
-        "confirm": (ConfirmReply, Complaints.confirm),
-        "submit_closure": (SubmitClosure, Complaints.submit_closure),
-    }),
-}
+    APIS[c.workflow_type][0]: Process(APIS[c.workflow_type][1], c.input, {
+        update: (model, getattr(APIS[c.workflow_type][1], update)) for update, model in c.updates.items()})
+    for c in CONTRACTS}
 
 
 class Fail(Exception):

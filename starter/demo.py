@@ -16,11 +16,15 @@ from datetime import date, datetime, timedelta
 from pydantic import BaseModel
 from temporalio.client import Client, WorkflowHandle
 
+from activities.seed import DEMO_ID, demo_account
+from models.application import ApplicationInput, Approve
 from models.common import TASK_QUEUE
 from models.complaint import (AssignHandler, ComplaintInput, ComplaintStatus, ConfirmReply, RecordFindings,
                               SendReply, SubmitClosure)
+from models.fault import AssignTechnician, ConfirmRepair, FaultInput, ResolveFault
+from models.termination import PaymentReceived, RecordEquipmentReturn, TerminationInput
 
-from .api import Complaints, connect
+from .api import Applications, Complaints, Faults, Terminations, connect
 
 PICKUP_TIMEOUT = 30.0
 
@@ -36,7 +40,8 @@ class Demo:
         self.client = client
         self.task_queue = task_queue
         self.ui_url = ui_url.rstrip("/")
-        self.run_id = datetime.now().strftime("%Y%m%d-%H%M%S-%f")[:-3]
+        self.run_id = os.environ.get("TELECOM_DEMO_RUN") or datetime.now().strftime("%Y%m%d%H%M%S")
+        """scripts/run sets it, after seeding the run's subscriber account (activities.seed)."""
 
     def url(self, workflow_id: str) -> str:
         return f"{self.ui_url}/namespaces/{self.client.namespace}/workflows/{workflow_id}"
@@ -57,6 +62,16 @@ class Demo:
                                  f"telecom-worker running on task queue {self.task_queue!r}? (the case stays "
                                  "open and continues when a worker starts)")
             await asyncio.sleep(0.2)
+
+    async def until(self, status_of: Callable[[], Awaitable[BaseModel]], stage: str, field: str = "state"
+                    ) -> BaseModel:
+        """Poll the case's status while it takes its automatic steps (line test, settlement...)."""
+        deadline = time.monotonic() + PICKUP_TIMEOUT
+        while getattr(status := await status_of(), field) != stage:
+            if time.monotonic() > deadline:
+                raise DemoFailed(f"the case did not reach {field} {stage} within {PICKUP_TIMEOUT:.0f} s")
+            await asyncio.sleep(0.2)
+        return status
 
     async def finished(self, handle: WorkflowHandle, result: BaseModel) -> None:
         events = (await handle.describe()).history_length
@@ -85,8 +100,64 @@ async def complaint(demo: Demo) -> None:
     await demo.finished(handle, await handle.result())
 
 
-DEMOS: list[Callable[[Demo], Awaitable[None]]] = [complaint]
-"""One function per process, run in order; application, fault and termination go here as they land."""
+async def application(demo: Demo) -> None:
+    """ApplicationReview: complete materials, pre-review passes, a reviewer approves, activated on time."""
+    applications = Applications(demo.client, demo.task_queue)
+    aid = f"DEMO-{demo.run_id}"
+    print(f"Application {aid}", flush=True)
+    handle = await applications.start(ApplicationInput.model_validate({
+        "application_id": aid, "service_type": "broadband", "region": "urban",
+        "requested_start_date": date.today(),
+        "applicant": {"customer_ref": "CUST-2001", "name": "王芳", "phone": "13800138000",
+                      "identity": DEMO_ID.model_dump()},
+        "materials": [{"kind": kind, "document_id": f"DOC-{n}"} for n, kind in
+                      enumerate(["application_form", "service_agreement", "address_proof"], 1)]}))
+    await demo.started(handle)
+    demo.step("approved", await applications.approve(aid, Approve(actor="r.zhao")))  # after pre-review
+    await demo.finished(handle, await handle.result())
+
+
+async def fault(demo: Demo) -> None:
+    """FaultRepair: line test, dispatch, repair, the customer confirms; the ticket then stays open for
+    the 7-day reopen window."""
+    faults = Faults(demo.client, demo.task_queue)
+    tid = f"DEMO-{demo.run_id}"
+    print(f"Fault ticket {tid}", flush=True)
+    handle = await faults.start(FaultInput.model_validate({
+        "ticket_id": tid, "service_id": "BB-1001", "region": "urban", "severity": "major",
+        "description": "宽带无法上网", "channel": "hotline",
+        "customer": {"customer_ref": "CUST-1001", "name": "张三", "phone": "13800138000"}}))
+    await demo.started(handle)
+    demo.step("diagnosed", await demo.until(lambda: faults.status(tid), "pending"))
+    demo.step("dispatched", await faults.assign_technician(tid, AssignTechnician(technician="t.zhao", actor="noc.wu")))
+    demo.step("repaired", await faults.resolve(tid, ResolveFault(cause_code="line_damage", fix="更换入户光缆",
+                                                                 actor="t.zhao")))
+    demo.step("confirmed", await faults.confirm(tid, ConfirmRepair(comment="好了")))
+    print("  (stays open for the reopen window, then completes)\n", flush=True)
+
+
+async def termination(demo: Demo) -> None:
+    """TerminationCleanup: the balance is paid, service ends, the modem comes back; the number's
+    90-day quarantine and the 180-day erasure then run on their own timers."""
+    account, mobile, modem = demo_account(demo.run_id)
+    terminations = Terminations(demo.client, demo.task_queue)
+    rid = f"DEMO-{demo.run_id}"
+    print(f"Termination {rid} (account {account})", flush=True)
+    handle = await terminations.start(TerminationInput.model_validate({
+        "request_id": rid, "account_id": account, "services": [mobile], "reason": "relocation",
+        "identity": DEMO_ID.model_dump(),
+        "customer": {"customer_ref": "CUST-3001", "name": "李四", "phone": "13700137000"}}))
+    await demo.started(handle)
+    demo.step("awaiting payment", await demo.until(lambda: terminations.status(rid), "awaiting_payment", "stage"))
+    await terminations.payment_received(rid, PaymentReceived(reference=f"PAY-{demo.run_id}", amount_fen=3000))
+    demo.step("terminated", await demo.until(lambda: terminations.status(rid), "terminated"))
+    demo.step("modem returned", await terminations.record_equipment_return(
+        rid, RecordEquipmentReturn(serials=[modem], actor="store.qian")))
+    print("  (runs on: number back in the pool after 90 days, personal data erased after 180)\n", flush=True)
+
+
+DEMOS: list[Callable[[Demo], Awaitable[None]]] = [application, fault, complaint, termination]
+"""One function per process, run in order."""
 
 
 async def run() -> None:
