@@ -28,14 +28,15 @@ class Example:
     """The state the case settles in to wait for people (after its automatic first steps)."""
     seed: Callable[[sa.Engine, dict[str, Any]], None] | None = None
     """Outside-world state the case needs (e.g. the account to terminate), put in place before it starts."""
-    long_lived: bool = False
-    """Runs for months by its own deadlines: only under the time-skipping server."""
+    vary: Callable[[dict[str, Any], str], dict[str, Any]] | None = None
+    """What else must differ between copies besides the id (e.g. the account to terminate)."""
 
     def numbered(self, n: int, tag: str = "N") -> tuple[str, dict[str, Any]]:
         """The n-th copy of this case: its workflow id and input."""
         case_id = f"{tag}{n:04d}"
         prefix = self.workflow_id[: -len(self.input[self.id_field])]
-        return prefix + case_id, {**self.input, self.id_field: case_id}
+        data = {**self.input, self.id_field: case_id}
+        return prefix + case_id, self.vary(data, case_id) if self.vary else data
 
     async def opened(self, env: WorkflowEnvironment, handle: WorkflowHandle) -> None:
         """Until the case has taken its automatic first steps and waits for people."""
@@ -91,22 +92,25 @@ TERMINATION_ID = {"id_type": "resident_id_card", "id_number": "11010519491231002
 def _subscriber(engine: sa.Engine, data: dict[str, Any]) -> None:
     from activities.termination import seed_subscriber
     from models.identity import IdentityDocument
+    # A broadband line takes no pool number, so any number of copies can be seeded.
     seed_subscriber(engine, data["account_id"], data["customer"]["customer_ref"],
-                    IdentityDocument.model_validate(data["identity"]), [("mobile", data["services"][0])],
-                    equipment=[("ONT-EX1", "optical_modem")])
+                    IdentityDocument.model_validate(data["identity"]), [("broadband", data["services"][0])],
+                    equipment=[(f"ONT-{data['account_id']}", "optical_modem")])
 
 
 TERMINATION = Example(
     workflow_type="TerminationCleanup",
     workflow_id="termination-EX1",
     id_field="request_id",
-    input={"request_id": "EX1", "account_id": "ACCT-EX1", "services": ["13900000901"], "reason": "relocation",
+    input={"request_id": "EX1", "account_id": "ACCT-EX1", "services": ["BB-EX1"], "reason": "relocation",
            "identity": TERMINATION_ID, "port_out": False,
            "customer": {"customer_ref": "CUST-3901", "name": "王五", "phone": "13700137901"}},
-    updates={"record_equipment_return": {"serials": ["ONT-EX1"], "actor": "store.qian"},
-             "reclaim_number": {"number": "13900000901", "identity": TERMINATION_ID},
+    updates={"record_equipment_return": {"serials": ["ONT-ACCT-EX1"], "actor": "store.qian"},
+             "reclaim_number": {"number": "13900000901", "identity": TERMINATION_ID},  # refused: no number
              "cancel": {"reason": "不退了"}},
-    path=[], waits_in="terminated", seed=_subscriber, long_lived=True)  # it ends on its own: equipment charged, number released, data erased
+    path=[], waits_in="terminated", seed=_subscriber,
+    # One termination per account: each copy gets its own account, broadband line and modem.
+    vary=lambda data, case_id: {**data, "account_id": f"ACCT-{case_id}", "services": [f"BB-{case_id}"]})  # it ends on its own: equipment charged, number released, data erased
 
 APPLICATION = Example(
     workflow_type="ApplicationReview",

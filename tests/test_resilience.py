@@ -29,8 +29,15 @@ ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
 SHORT_WINDOWS = """
 [fault]  # a repaired ticket would otherwise stay open 14 days for a late reopen
-reopen_window = "PT2S"
-late_reopen_answered_for = "PT2S"
+confirmation = "PT20S"  # time for the driver to confirm, even under load
+reopen_window = "PT25S"
+late_reopen_answered_for = "PT1S"
+
+[termination]  # months of quarantine and retention, in seconds
+personal_data_retention = "PT4S"
+retention_minimums = []
+quarantine = { source = "test", budget = "PT2S", warnings = [] }
+equipment = { source = "test", budget = "PT3S", warnings = [] }
 """
 
 
@@ -62,6 +69,8 @@ class WorkerProcess:
 
     def kill(self) -> None:
         assert self.process is not None
+        if self.process.poll() is not None:  # it must die by our hand, not by itself
+            raise AssertionError(f"the worker exited on its own:\n{self.log.read_text()[-3000:]}")
         self.process.send_signal(signal.SIGKILL)
         self.process.wait()
 
@@ -80,10 +89,16 @@ async def drive_all(env, worker, cases) -> None:
 
 
 def cases(total: int, tag: str):
-    examples = [e for e in EXAMPLES.values() if not e.long_lived]
+    examples = list(EXAMPLES.values())
     for n in range(total):
         example = examples[n % len(examples)]
         yield (example, *example.numbered(n, tag))
+
+
+def seed_cases(engine, expected) -> None:
+    for example, _, data in expected:
+        if example.seed:
+            example.seed(engine, data)
 
 
 def check_records(engine, expected: list) -> None:
@@ -111,8 +126,9 @@ async def test_worker_killed_twice_loses_and_duplicates_nothing(dev_server, tmp_
     upgrade(engine)
     seed(engine)
     worker = WorkerProcess(dev_server, database_url, tmp_path / "worker.log")
-    worker.start()
     expected = list(cases(200, "K"))
+    seed_cases(engine, expected)
+    worker.start()
     try:
         driving = asyncio.create_task(drive_all(dev_server, worker, expected))
         for _ in range(2):
@@ -133,8 +149,9 @@ async def test_database_locked_for_30_s_then_every_case_completes_once(dev_serve
     upgrade(engine)
     seed(engine)
     worker = WorkerProcess(dev_server, f"sqlite:///{path}", tmp_path / "worker.log")
-    worker.start()
     expected = list(cases(20, "L"))
+    seed_cases(engine, expected)
+    worker.start()
     try:
         driving = asyncio.create_task(drive_all(dev_server, worker, expected))
         await asyncio.sleep(1)
