@@ -4,6 +4,7 @@ corpus is generated from these, and the other tests use them as a known-good cas
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -49,7 +50,8 @@ class Example:
 
     async def drive(self, env: WorkflowEnvironment, handle: WorkflowHandle) -> None:
         for update in self.path:
-            await handle.execute_update(update, self.updates[update])
+            # Long enough to outlast a database outage: the update completes once its record is in.
+            await handle.execute_update(update, self.updates[update], rpc_timeout=timedelta(minutes=5))
         await handle.result()
 
 
