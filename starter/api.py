@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from models.payloads import data_converter
 from temporalio.envconfig import ClientConfig
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from models import search
+from models import application, fault, search, termination
 from models.common import TASK_QUEUE
 from models.complaint import (AssignHandler, ComplaintInput, ComplaintStatus, ConfirmReply, RecordFindings,
                               SendReply, SubmitClosure, workflow_id)
-from models import application, fault, termination
+from models.payloads import data_converter
 from workflows.application_review import ApplicationReview
 from workflows.complaint_closure import ComplaintClosure
 from workflows.fault_repair import FaultRepair
@@ -34,30 +37,45 @@ async def connect(profile: str | None = None) -> Client:
     return await Client.connect(**config, data_converter=data_converter())
 
 
-class Complaints:
-    """ComplaintClosure cases (spec §4)."""
+class _Cases:
+    """What starting a case of any process means: the contract's id, never a reused one, an ops
+    summary without personal data, and the search attributes known at start."""
+
+    case_type: str
 
     def __init__(self, client: Client, task_queue: str = TASK_QUEUE) -> None:
         self.client = client
         self.task_queue = task_queue
 
-    async def start(self, complaint: ComplaintInput, *, existing_ok: bool = False
-                    ) -> WorkflowHandle[ComplaintClosure, ComplaintStatus]:
-        """Start the case; a second start with the same complaint id raises `CaseAlreadyExists`,
-        or returns the existing case's handle when `existing_ok`."""
+    async def _start(self, run: Callable, request: BaseModel, *, customer_ref: str, summary: str,
+                     existing_ok: bool, existing: Callable[[], WorkflowHandle]) -> WorkflowHandle[Any, Any]:
+        """A second start with the same id raises `CaseAlreadyExists`, or returns the existing case's
+        handle when `existing_ok`."""
+        workflow_id = request.workflow_id  # type: ignore[attr-defined]
         try:
             return await self.client.start_workflow(
-                ComplaintClosure.run, complaint, id=complaint.workflow_id, task_queue=self.task_queue,
+                run, request, id=workflow_id, task_queue=self.task_queue,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-                static_summary=f"Complaint {complaint.complaint_id} · {complaint.category} · via {complaint.channel}",
-                search_attributes=TypedSearchAttributes([
-                    SearchAttributePair(search.CASE_TYPE, "complaint"),
-                    SearchAttributePair(search.CUSTOMER_REF, complaint.customer.customer_ref)]))
+                id_conflict_policy=WorkflowIDConflictPolicy.FAIL, static_summary=summary,
+                search_attributes=TypedSearchAttributes([SearchAttributePair(search.CASE_TYPE, self.case_type),
+                                                         SearchAttributePair(search.CUSTOMER_REF, customer_ref)]))
         except WorkflowAlreadyStartedError:
             if existing_ok:
-                return self.handle(complaint.complaint_id)
-            raise CaseAlreadyExists(complaint.workflow_id) from None
+                return existing()
+            raise CaseAlreadyExists(workflow_id) from None
+
+
+class Complaints(_Cases):
+    """ComplaintClosure cases (spec §4)."""
+
+    case_type = "complaint"
+
+    async def start(self, complaint: ComplaintInput, *, existing_ok: bool = False
+                    ) -> WorkflowHandle[ComplaintClosure, ComplaintStatus]:
+        return await self._start(
+            ComplaintClosure.run, complaint, customer_ref=complaint.customer.customer_ref,
+            summary=f"Complaint {complaint.complaint_id} · {complaint.category} · via {complaint.channel}",
+            existing_ok=existing_ok, existing=lambda: self.handle(complaint.complaint_id))
 
     def handle(self, complaint_id: str) -> WorkflowHandle[ComplaintClosure, ComplaintStatus]:
         return self.client.get_workflow_handle_for(ComplaintClosure.run, workflow_id(complaint_id))
@@ -81,30 +99,18 @@ class Complaints:
         return await self.handle(complaint_id).execute_update(ComplaintClosure.submit_closure, request)
 
 
-class Faults:
+class Faults(_Cases):
     """FaultRepair trouble tickets (spec §3)."""
 
-    def __init__(self, client: Client, task_queue: str = TASK_QUEUE) -> None:
-        self.client = client
-        self.task_queue = task_queue
+    case_type = "fault"
 
     async def start(self, ticket: fault.FaultInput, *, existing_ok: bool = False
                     ) -> WorkflowHandle[FaultRepair, fault.FaultStatus]:
-        """Open the ticket; `CaseAlreadyExists` on a reused ticket id (or its handle, if `existing_ok`)."""
-        try:
-            return await self.client.start_workflow(
-                FaultRepair.run, ticket, id=ticket.workflow_id, task_queue=self.task_queue,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-                # No service id: a fixed line's service id can be the customer's phone number.
-                static_summary=f"Fault {ticket.ticket_id} · {ticket.severity} · {ticket.region} · via {ticket.channel}",
-                search_attributes=TypedSearchAttributes([
-                    SearchAttributePair(search.CASE_TYPE, "fault"),
-                    SearchAttributePair(search.CUSTOMER_REF, ticket.customer.customer_ref)]))
-        except WorkflowAlreadyStartedError:
-            if existing_ok:
-                return self.handle(ticket.ticket_id)
-            raise CaseAlreadyExists(ticket.workflow_id) from None
+        # No service id in the summary: a fixed line's service id can be the customer's phone number.
+        return await self._start(
+            FaultRepair.run, ticket, customer_ref=ticket.customer.customer_ref,
+            summary=f"Fault {ticket.ticket_id} · {ticket.severity} · {ticket.region} · via {ticket.channel}",
+            existing_ok=existing_ok, existing=lambda: self.handle(ticket.ticket_id))
 
     def handle(self, ticket_id: str) -> WorkflowHandle[FaultRepair, fault.FaultStatus]:
         return self.client.get_workflow_handle_for(FaultRepair.run, fault.workflow_id(ticket_id))
@@ -134,31 +140,19 @@ class Faults:
         return await self.handle(ticket_id).execute_update(FaultRepair.cancel, request)
 
 
-class Terminations:
+class Terminations(_Cases):
     """TerminationCleanup cases (spec §5)."""
 
-    def __init__(self, client: Client, task_queue: str = TASK_QUEUE) -> None:
-        self.client = client
-        self.task_queue = task_queue
+    case_type = "termination"
 
     async def start(self, request: termination.TerminationInput, *, existing_ok: bool = False
                     ) -> WorkflowHandle[TerminationCleanup, termination.TerminationStatus]:
-        """Start the case; `CaseAlreadyExists` on a reused request id (or its handle, if `existing_ok`).
-        A second request for an account whose termination runs fails the new case with InvalidInput."""
-        try:
-            return await self.client.start_workflow(
-                TerminationCleanup.run, request, id=request.workflow_id, task_queue=self.task_queue,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-                static_summary=f"Termination {request.request_id} · account {request.account_id} · "
-                               f"{len(request.services)} line(s) · {request.reason}",
-                search_attributes=TypedSearchAttributes([
-                    SearchAttributePair(search.CASE_TYPE, "termination"),
-                    SearchAttributePair(search.CUSTOMER_REF, request.customer.customer_ref)]))
-        except WorkflowAlreadyStartedError:
-            if existing_ok:
-                return self.handle(request.request_id)
-            raise CaseAlreadyExists(request.workflow_id) from None
+        """A second request for an account whose termination runs fails the new case with InvalidInput."""
+        return await self._start(
+            TerminationCleanup.run, request, customer_ref=request.customer.customer_ref,
+            summary=f"Termination {request.request_id} · account {request.account_id} · "
+                    f"{len(request.services)} line(s) · {request.reason}",
+            existing_ok=existing_ok, existing=lambda: self.handle(request.request_id))
 
     def handle(self, request_id: str) -> WorkflowHandle[TerminationCleanup, termination.TerminationStatus]:
         return self.client.get_workflow_handle_for(TerminationCleanup.run, termination.workflow_id(request_id))
@@ -181,29 +175,17 @@ class Terminations:
         return await self.handle(request_id).execute_update(TerminationCleanup.cancel, request)
 
 
-class Applications:
+class Applications(_Cases):
     """ApplicationReview cases (spec §2)."""
 
-    def __init__(self, client: Client, task_queue: str = TASK_QUEUE) -> None:
-        self.client = client
-        self.task_queue = task_queue
+    case_type = "application"
 
     async def start(self, request: application.ApplicationInput, *, existing_ok: bool = False
                     ) -> WorkflowHandle[ApplicationReview, application.ApplicationStatus]:
-        """Start the case; `CaseAlreadyExists` on a reused application id (or its handle, if `existing_ok`)."""
-        try:
-            return await self.client.start_workflow(
-                ApplicationReview.run, request, id=request.workflow_id, task_queue=self.task_queue,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-                static_summary=f"Application {request.application_id} · {request.service_type} · {request.region}",
-                search_attributes=TypedSearchAttributes([
-                    SearchAttributePair(search.CASE_TYPE, "application"),
-                    SearchAttributePair(search.CUSTOMER_REF, request.applicant.customer_ref)]))
-        except WorkflowAlreadyStartedError:
-            if existing_ok:
-                return self.handle(request.application_id)
-            raise CaseAlreadyExists(request.workflow_id) from None
+        return await self._start(
+            ApplicationReview.run, request, customer_ref=request.applicant.customer_ref,
+            summary=f"Application {request.application_id} · {request.service_type} · {request.region}",
+            existing_ok=existing_ok, existing=lambda: self.handle(request.application_id))
 
     def handle(self, application_id: str) -> WorkflowHandle[ApplicationReview, application.ApplicationStatus]:
         return self.client.get_workflow_handle_for(ApplicationReview.run, application.workflow_id(application_id))
