@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from temporalio.client import WorkflowExecutionStatus
+from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 
 from models.converter import contract_data_converter
@@ -166,3 +166,29 @@ async def test_ops_cli_refusals_exit_1(dev, dev_worker, queue, monkeypatch, caps
     assert code == 1 and "complaint-OPS2 already exists" in err
     code, err = await telecom("complaint", "send_reply", "OPS2", json.dumps(STEPS[2][1]))
     assert code == 1 and "send_reply refused: complaint is acknowledged: a reply needs an assigned handler" in err
+
+
+async def test_poison_through_the_temporal_cli_fails_cleanly_and_the_worker_serves_on(dev, dev_worker, engine, queue):
+    """A sample of the poison corpus (tests/test_poison.py), sent the way a shell script would."""
+    from models.complaint import ComplaintInput
+
+    from .examples import EXAMPLES
+    from .poison import mutations
+    sample = [value for label, value in mutations(ComplaintInput, EXAMPLES["ComplaintClosure"].input)
+              if label in ("missing category", "category: bad enum", "customer.phone: wrong type",
+                           "event_date: impossible date", "extra field", "nested garbage")]
+    assert len(sample) == 6
+    for n, value in enumerate(sample):
+        workflow_id = f"complaint-POISON{n}"
+        started = await temporal(dev, "workflow", "start", "--type", "ComplaintClosure", "--task-queue", queue,
+                                 "--workflow-id", workflow_id, "--input", json.dumps(value, ensure_ascii=False))
+        assert started.returncode == 0, started.stderr
+        handle = dev.client.get_workflow_handle(workflow_id)
+        with pytest.raises(WorkflowFailureError) as failed:
+            await handle.result()
+        assert failed.value.cause.type == "ValidationError"
+    assert rows(engine, Case) == []
+    assert (await start_with_temporal_cli(dev, queue, {**INPUT, "complaint_id": "AFTER"})).returncode == 0
+    refused = await update(dev, "complaint-AFTER", "assign_handler", {"handler": "", "actor": 42})
+    assert refused.returncode != 0 and "ValidationError" in refused.stderr
+    assert (await update(dev, "complaint-AFTER", *STEPS[0][:2])).returncode == 0  # still served
