@@ -28,10 +28,11 @@ DESK = "complaint-desk"
 class ComplaintClosure:
     @workflow.init
     def __init__(self, complaint: ComplaintInput) -> None:
+        # Only plain assignments here: an error in __init__ fails the task, not the case, so every
+        # input check is in `run`.
         self.complaint = complaint
         self.book = CaseBook(CaseType.complaint, self._details)
         self.received_at: datetime = complaint.received_at or workflow.now()
-        """Input checks happen in `run`, where they fail the case rather than the task."""
         self.assignee: str | None = None
         self.findings: str | None = None
         self.reply_sent = False
