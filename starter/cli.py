@@ -145,5 +145,18 @@ def main(argv: list[str] | None = None) -> None:
         os._exit(130)
 
 
+def command() -> None:
+    """The `telecom` command: `main`, then leave without interpreter teardown, where the SDK's native
+    threads can abort a process whose work is done (exit -6; temporalio/sdk-python#300)."""
+    try:
+        main()
+        code = 0
+    except SystemExit as done:
+        code = done.code if isinstance(done.code, int) else int(done.code is not None)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    main()
+    command()

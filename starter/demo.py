@@ -172,15 +172,19 @@ async def run() -> None:
 
 
 def main() -> None:
+    # os._exit skips interpreter teardown, where the SDK's native threads can abort (exit -6) or
+    # hang a process whose work is done, above all after an abandoned RPC (temporalio/sdk-python#300).
+    code = 0
     try:
         asyncio.run(run())
     except DemoFailed as error:
         print(f"demo failed: {error}", file=sys.stderr)
-        sys.exit(1)
+        code = 1
     except KeyboardInterrupt:
-        # An RPC abandoned mid-flight can hang or abort interpreter teardown (temporalio/sdk-python#300).
-        sys.stdout.flush()
-        os._exit(130)
+        code = 130
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":
