@@ -96,7 +96,7 @@ async def connect() -> Client:
     return await Client.connect(**config, data_converter=data_converter(), runtime=metrics.runtime())
 
 
-async def serve() -> None:
+async def serve(extra_workflows: Sequence[type] = (), extra_activities: Sequence[Callable] = ()) -> None:
     policy_file, calendar_file = os.environ.get("TELECOM_POLICY_FILE"), os.environ.get("TELECOM_CALENDAR_FILE")
     policy = Policy.from_toml(policy_file) if policy_file else Policy()
     calendar = load_overrides(calendar_file) if calendar_file else None
@@ -105,6 +105,7 @@ async def serve() -> None:
     client = await connect()
     task_queue = os.environ.get("TELECOM_TASK_QUEUE", TASK_QUEUE)
     worker = build_worker(client, engine, policy=policy, calendar=calendar, task_queue=task_queue,
+                          extra_workflows=extra_workflows, extra_activities=extra_activities,
                           graceful_shutdown_timeout=timedelta(seconds=10))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -118,10 +119,10 @@ async def serve() -> None:
     engine.dispose()
 
 
-def main() -> None:
+def main(extra_workflows: Sequence[type] = (), extra_activities: Sequence[Callable] = ()) -> None:
     logging.basicConfig(level=os.environ.get("TELECOM_LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    asyncio.run(serve())
+    asyncio.run(serve(extra_workflows, extra_activities))
 
 
 if __name__ == "__main__":

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -40,80 +40,100 @@ class CaseRecords:
             opened = self._apply(transition)
         except IntegrityError:
             # A concurrent attempt of the same transition won the race: fine if it is applied.
-            with Session(self.engine) as session:
-                if not _applied(session, transition):
+            with self.engine.connect() as db:
+                if not _applied(db, transition):
                     raise
             opened = None
         if opened is not None:  # counted once, by the attempt that applied it
             count_transition(activity.metric_meter(), transition, opened=opened)
-        self._deliver(transition.workflow_id)
+        if transition.notifications:  # a retry of this transition delivers what an earlier attempt did not
+            self._deliver(transition.workflow_id)
 
     def _apply(self, t: Transition) -> bool | None:
-        """None when the transition was already applied; else whether it opened the case."""
-        with Session(self.engine) as session, session.begin():
-            case = session.get(Case, t.workflow_id)
+        """None when the transition was already applied; else whether it opened the case. SQL
+        expressions, not ORM objects: this runs for every transition of every case."""
+        wid = t.workflow_id
+        with self.engine.begin() as db:
+            case = db.execute(sa.select(CASE.c.run_id, CASE.c.details).where(CASE.c.workflow_id == wid)).first()
             if case is not None and case.run_id != t.run_id:
                 raise ApplicationError(
-                    f"{t.workflow_id} already has records from an earlier case (run {case.run_id}); "
+                    f"{wid} already has records from an earlier case (run {case.run_id}); "
                     "case ids are never reused", type=CASE_ID_REUSED, non_retryable=True)
-            if case is not None and _applied(session, t):
+            if case is not None and _applied(db, t):
                 return None
-            opened = case is None
+            values = _case_values(t, case.details if case is not None else {})
             if case is None:
-                case = Case(workflow_id=t.workflow_id, run_id=t.run_id, case_type=t.case_type,
-                            state=t.to_state or "", opened_at=t.at, updated_at=t.at)
-            _update_case(case, t)
-            session.add(case)
+                db.execute(CASE.insert().values(
+                    workflow_id=wid, run_id=t.run_id, case_type=t.case_type, opened_at=t.at,
+                    **{"state": "", "customer_ref": None, "region": None, "severity": None, "assignee": None,
+                       "details": {}, "deadlines": {}, "next_due_at": None, "sla_breached": False, "policy": {},
+                       "closed_at": None, **values}))
+            else:
+                db.execute(CASE.update().where(CASE.c.workflow_id == wid).values(**values))
             if t.contact is not None:
-                session.merge(CustomerContact(customer_ref=t.contact.customer_ref, name=t.contact.name,
-                                              phone=t.contact.phone, updated_at=t.at))
-            session.flush()
-            wid = t.workflow_id
-            session.add(CaseEvent(workflow_id=wid, step=t.step, at=t.at, actor=t.actor, reason=t.reason,
-                                  from_state=t.from_state, to_state=t.to_state))
-            session.add_all(SlaEvent(workflow_id=wid, **e.model_dump()) for e in t.sla_events)
-            session.add_all(Notification(workflow_id=wid, created_at=t.at, **n.model_dump(mode="json"))
-                            for n in t.notifications)
-            session.add_all(Compensation(workflow_id=wid, created_at=t.at, **c.model_dump())
-                            for c in t.compensations)
-            if t.archive is not None:
-                session.add(ArchiveEntry(workflow_id=wid, classification=t.archive.classification,
-                                         retain_until=t.at + t.archive.retention,
-                                         summary=t.archive.summary, archived_at=t.at))
-        return opened
+                contact = {"name": t.contact.name, "phone": t.contact.phone, "updated_at": t.at}
+                upsert = _dialect_insert(db)(CONTACT).values(customer_ref=t.contact.customer_ref, **contact)
+                db.execute(upsert.on_conflict_do_update(index_elements=[CONTACT.c.customer_ref], set_=contact))
+            db.execute(EVENT.insert().values(workflow_id=wid, step=t.step, at=t.at, actor=t.actor, reason=t.reason,
+                                             from_state=t.from_state, to_state=t.to_state))
+            children = [
+                (SLA_EVENT, [{"workflow_id": wid, **e.model_dump()} for e in t.sla_events]),
+                (NOTIFICATION, [{"workflow_id": wid, "created_at": t.at, "sent_at": None, **n.model_dump(mode="json")}
+                                for n in t.notifications]),
+                (COMPENSATION, [{"workflow_id": wid, "created_at": t.at, **c.model_dump()} for c in t.compensations]),
+                (ARCHIVE, [{"workflow_id": wid, "classification": t.archive.classification,
+                            "retain_until": t.at + t.archive.retention, "summary": t.archive.summary,
+                            "archived_at": t.at}] if t.archive is not None else [])]
+            for table, rows in children:
+                if rows:
+                    db.execute(table.insert(), rows)
+        return case is None
 
     def _deliver(self, workflow_id: str) -> None:
         """Send what the outbox holds unsent for this case; a retry resends only the rest."""
-        with Session(self.engine) as session:
-            pending = session.exec(select(Notification).where(
-                Notification.workflow_id == workflow_id, Notification.sent_at.is_(None))).all()
-            for message in pending:
-                self.notifier.send(message, session.get(CustomerContact, message.recipient))
-                message.sent_at = datetime.now(timezone.utc)
-                session.add(message)
-                session.commit()
+        with self.engine.connect() as db:
+            pending = db.execute(sa.select(NOTIFICATION).where(
+                NOTIFICATION.c.workflow_id == workflow_id, NOTIFICATION.c.sent_at.is_(None))
+                .order_by(NOTIFICATION.c.id)).all()
+            for row in pending:
+                contact = db.execute(sa.select(CONTACT).where(CONTACT.c.customer_ref == row.recipient)).first()
+                self.notifier.send(Notification(**row._mapping),
+                                   CustomerContact(**contact._mapping) if contact is not None else None)
+                db.execute(NOTIFICATION.update().where(NOTIFICATION.c.id == row.id)
+                           .values(sent_at=datetime.now(timezone.utc)))
+                db.commit()
 
 
-def _applied(session: Session, t: Transition) -> bool:
-    return session.exec(select(CaseEvent.id).where(
-        CaseEvent.workflow_id == t.workflow_id, CaseEvent.step == t.step)).first() is not None
+CASE, EVENT, SLA_EVENT, NOTIFICATION, COMPENSATION, ARCHIVE, CONTACT = (
+    t.__table__ for t in (Case, CaseEvent, SlaEvent, Notification, Compensation, ArchiveEntry, CustomerContact))
 
 
-def _update_case(case: Case, t: Transition) -> None:
+def _dialect_insert(db: sa.Connection):
+    return postgresql.insert if db.dialect.name == "postgresql" else sqlite.insert
+
+
+def _applied(db: sa.Connection, t: Transition) -> bool:
+    return db.execute(sa.select(EVENT.c.id).where(
+        EVENT.c.workflow_id == t.workflow_id, EVENT.c.step == t.step)).first() is not None
+
+
+def _case_values(t: Transition, details: dict) -> dict:
+    """The case row's columns this transition sets."""
     facts = t.facts
+    values: dict = {"updated_at": t.at}
     if t.to_state:
-        case.state = t.to_state
+        values["state"] = t.to_state
     for column in ("customer_ref", "region", "severity", "assignee", "sla_breached"):
         value = getattr(facts, column)
         if value is not None:
-            setattr(case, column, value)
+            values[column] = value
     if facts.details is not None:
-        case.details = {**case.details, **facts.details}
+        values["details"] = {**details, **facts.details}
     if facts.policy is not None:
-        case.policy = facts.policy
+        values["policy"] = facts.policy
     if facts.deadlines is not None:
-        case.deadlines = {name: due.isoformat() for name, due in facts.deadlines.items()}
-        case.next_due_at = min(facts.deadlines.values(), default=None)
+        values["deadlines"] = {name: due.isoformat() for name, due in facts.deadlines.items()}
+        values["next_due_at"] = min(facts.deadlines.values(), default=None)
     if t.closed:
-        case.closed_at = t.at
-    case.updated_at = t.at
+        values["closed_at"] = t.at
+    return values

@@ -85,7 +85,7 @@ async def test_a_closed_complaint_counts_one_start_and_one_close(metered, addres
     assert all(scrape.value(name) == 0 for name in metrics.SLA_COUNTERS.values())
     # The SDK's own metrics come from the same endpoint.
     assert scrape.value("temporal_workflow_completed", workflow_type="ComplaintClosure") == 1
-    assert scrape.value("temporal_activity_execution_latency_count", activity_type="record_transition") > 0
+    assert scrape.value("temporal_local_activity_execution_latency_count", activity_type="record_transition") > 0
 
 
 async def test_a_breach_counts_its_warnings_the_breach_and_each_escalation(metered, address):

@@ -21,6 +21,7 @@ with workflow.unsafe.imports_passed_through():
     from models.records import (ArchiveRecord, CaseFacts, CompensationRecord, NotificationRecord,
                                 PolicyRequest, SlaEventRecord, Transition)
 
+    from .patches import local_steps
     from .sla import Firing, SlaClocks
 
 INVALID_INPUT = "InvalidInput"
@@ -93,9 +94,9 @@ class CaseBook:
             from_state=self.state if to_state else None, to_state=to_state, closed=closed, facts=facts,
             contact=contact, sla_events=list(sla_events), notifications=list(notifications),
             compensations=list(compensations), archive=archive)
-        await workflow.execute_activity_method(
-            CaseRecords.record_transition, transition, start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=RECORD_RETRY, summary=f"record {step}")
+        run = workflow.execute_local_activity_method if local_steps() else workflow.execute_activity_method
+        await run(CaseRecords.record_transition, transition, start_to_close_timeout=timedelta(seconds=30),
+                  retry_policy=RECORD_RETRY, summary=f"record {step}")
         if to_state and to_state != self.state:
             self.state = to_state
             self.history.append(StateChange(at=transition.at, state=to_state, reason=reason, actor=actor))

@@ -18,7 +18,9 @@ with workflow.unsafe.imports_passed_through():
     from activities.deadlines import DueTimeCalculator
     from models.policy import Basis, ClockPolicy, Escalation
     from models.records import SlaEventRecord
-    from models.sla import ClockStatus, DueTimeRequest, Pause, SlaEventKind
+    from models.sla import ClockStatus, DueTimeRequest, DueTimes, Pause, SlaEventKind
+
+    from .patches import local_steps
 
 BREACH = "breach"
 CALENDAR_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2,
@@ -206,11 +208,8 @@ class SlaClocks:
         if clock.policy.basis is Basis.calendar:
             instants = [clock.segment_start + offset for offset in offsets]
         else:
-            result = await workflow.execute_activity_method(
-                DueTimeCalculator.compute_due_times,
-                DueTimeRequest(timezone=self.timezone, start=clock.segment_start, offsets=offsets),
-                start_to_close_timeout=timedelta(seconds=30), retry_policy=CALENDAR_RETRY,
-                summary=f"{clock.name} due times (working days)")
+            result = await _due_times(DueTimeRequest(timezone=self.timezone, start=clock.segment_start, offsets=offsets),
+                                      f"{clock.name} due times (working days)")
             instants = result.instants
         clock.scheduled.update({m.label: at for m, at in zip(pending, instants)})
         self.changed = True
@@ -218,9 +217,12 @@ class SlaClocks:
     async def _elapsed(self, clock: SlaClock, since: datetime, until: datetime) -> timedelta:
         if clock.policy.basis is Basis.calendar:
             return until - since
-        result = await workflow.execute_activity_method(
-            DueTimeCalculator.compute_due_times,
-            DueTimeRequest(timezone=self.timezone, since=since, start=until),
-            start_to_close_timeout=timedelta(seconds=30), retry_policy=CALENDAR_RETRY,
-            summary=f"{clock.name} working time used")
+        result = await _due_times(DueTimeRequest(timezone=self.timezone, since=since, start=until),
+                                  f"{clock.name} working time used")
         return result.elapsed
+
+
+async def _due_times(request: DueTimeRequest, summary: str) -> DueTimes:
+    run = workflow.execute_local_activity_method if local_steps() else workflow.execute_activity_method
+    return await run(DueTimeCalculator.compute_due_times, request, start_to_close_timeout=timedelta(seconds=30),
+                     retry_policy=CALENDAR_RETRY, summary=summary)

@@ -40,7 +40,7 @@ from datetime import date, timedelta
 from pydantic import ValidationError
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.billing import Billing
@@ -122,7 +122,9 @@ class TerminationCleanup:
         async with self.book.lock:
             try:
                 await self._receive(account.balance_fen, months)
-            except ActivityError:  # e.g. a reused case id: the records refuse it, the claim must not stay
+            # e.g. a reused case id: the records refuse it, the claim must not stay. A local
+            # activity's failure arrives as its ApplicationError, not wrapped in an ActivityError.
+            except (ActivityError, ApplicationError):
                 await self._release_claim()
                 raise
         await self._obligations()

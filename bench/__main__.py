@@ -1,0 +1,93 @@
+"""`python -m bench [throughput] [scale]`: the throughput run (every process beside its floor, on
+SQLite and, given a URL, PostgreSQL) and the scale run (default: both), into one JSON file and its
+chart. A part run alone replaces only its own section of the file. `scripts/bench` runs it with a
+throwaway PostgreSQL."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import os
+import platform
+import sqlite3
+import subprocess
+import sys
+import tempfile
+from datetime import datetime, timezone
+from importlib.metadata import version
+from pathlib import Path
+
+import sqlalchemy as sa
+from temporalio.client import Client
+
+from models.payloads import data_converter
+
+from .chart import draw
+from .processes import ROOT, DevServer
+from .scale import run_scale
+from .throughput import run_database
+
+RESULTS = ROOT / "bench" / "results" / "reference.json"
+
+
+def machine(postgres_url: str | None) -> dict:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    memory_kb = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
+                         if line.startswith("MemTotal")))
+    temporal = subprocess.run([str(Path(sys.executable).parent / "temporal"), "--version"],
+                              capture_output=True, text=True).stdout.strip()
+    described = {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(memory_kb / 2**20, 1),
+                 "os": platform.platform(), "python": platform.python_version(),
+                 "temporalio": version("temporalio"), "temporal_cli": temporal, "sqlite": sqlite3.sqlite_version}
+    if postgres_url:
+        engine = sa.create_engine(postgres_url)
+        with engine.connect() as connection:
+            described["postgresql"] = connection.execute(sa.text("SHOW server_version")).scalar()
+        engine.dispose()
+    return described
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("parts", nargs="*", choices=["throughput", "scale"], default=["throughput", "scale"],
+                        help="what to run (default: both)")
+    parser.add_argument("--cases", type=int, default=300, help="cases per process and per floor (default 300)")
+    parser.add_argument("--postgres", default=os.environ.get("TELECOM_BENCH_POSTGRES_URL"),
+                        help="admin URL of a PostgreSQL server to run on as well (a database is created and dropped)")
+    parser.add_argument("--scale", type=int, default=10_000, help="open cases in the scale run")
+    parser.add_argument("--sample", type=int, default=100, help="scale-run cases driven on while the rest wait")
+    parser.add_argument("--out", type=Path, default=RESULTS, help=f"results file (default {RESULTS.relative_to(ROOT)})")
+    args = parser.parse_args()
+
+    keys = "bench:" + base64.b64encode(os.urandom(32)).decode()  # payloads encrypted, as in production
+    converter = data_converter(environ={"TELECOM_CODEC_KEYS": keys})
+    results: dict = json.loads(args.out.read_text(encoding="utf-8")) if args.out.exists() else {}
+    results["machine"] = machine(args.postgres)
+    when = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    with tempfile.TemporaryDirectory(prefix="telecom-bench-") as tmp:
+        work = Path(tmp)
+        if "throughput" in args.parts:
+            server = DevServer(work / "server.log")
+            try:
+                client = await Client.connect(server.address, data_converter=converter)
+                shapes, throughput = None, {"when": when, "cases": args.cases}
+                for kind in ["sqlite"] + (["postgresql"] if args.postgres else []):
+                    throughput[kind], shapes = await run_database(
+                        kind, client, server, args.cases, work, keys, args.postgres, shapes)
+                results["throughput"] = throughput
+            finally:
+                server.stop()
+        if "scale" in args.parts:
+            results["scale"] = {"when": when, **await run_scale(args.scale, args.sample, work, keys, converter)}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    if "throughput" in results:
+        draw(results, args.out.with_suffix(".png"))
+    print(f"results: {args.out} and {args.out.with_suffix('.png')}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,189 @@
+"""Throughput: N cases of each process driven to their end, each batch beside a floor batch of the
+same shape, on a fresh worker per batch so its CPU time and peak memory belong to that batch."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from temporalio.client import Client
+
+from activities.database import make_engine, upgrade
+from activities.inventory import seed_inventory
+from activities.network import seed_services
+from tests.examples import EXAMPLES, Example
+
+from .floor import FLOOR_TYPE, FloorShape
+from .measure import Counts, counts, first_record_at, median_counts, percentile
+from .processes import DevServer, WorkerProcess
+
+WINDOW = "PT1S"
+LONG = timedelta(minutes=10)
+"""RPC timeouts: an update or result under a saturated server waits in the queue, it is not lost."""
+BENCH_POLICY = f"""
+# Windows that would keep a finished case open for days, shortened so every case ends in seconds.
+[fault]
+confirmation = "{WINDOW}"
+reopen_window = "{WINDOW}"
+late_reopen_answered_for = "{WINDOW}"
+
+[termination]
+personal_data_retention = "{WINDOW}"
+retention_minimums = []
+quarantine = {{ source = "benchmark", budget = "{WINDOW}", warnings = [] }}
+equipment = {{ source = "benchmark", budget = "{WINDOW}", warnings = [] }}
+"""
+PATHS = {"FaultRepair": ["assign_technician", "resolve"]}
+"""The repaired ticket closes by deemed confirmation: the reopen window cannot end before the
+confirmation window (a policy check), and a window short enough to end the case soon is too short
+for a confirmation sent under full load to be sure to arrive in it."""
+
+
+@dataclass
+class Case:
+    workflow_type: str
+    workflow_id: str
+    input: dict[str, Any]
+    updates: list[tuple[str, dict[str, Any]]]
+    record_activity: str | None
+    started: float = 0.0
+
+
+@dataclass
+class Batch:
+    cases: list[Case]
+    seed: list[tuple[Example, dict[str, Any]]] = field(default_factory=list)
+
+
+def process_batch(example: Example, n: int, tag: str) -> Batch:
+    cases, seeds = [], []
+    for i in range(n):
+        workflow_id, data = example.numbered(i, tag)
+        cases.append(Case(example.workflow_type, workflow_id, data,
+                          [(u, example.updates[u]) for u in PATHS.get(example.workflow_type, example.path)],
+                          "record_transition"))
+        if example.seed:
+            seeds.append((example, data))
+    return Batch(cases, seeds)
+
+
+def floor_batch(shape: FloorShape, n: int, tag: str) -> Batch:
+    return Batch([Case(FLOOR_TYPE, f"floor-{tag}{i:04d}", shape.model_dump(mode="json"),
+                       [("step", {"n": k}) for k in range(shape.updates)], None) for i in range(n)])
+
+
+def floor_shape(c: Counts) -> FloorShape:
+    return FloorShape(activities=round(c.activities), local_activities=round(c.local_activities),
+                      updates=round(c.updates), timers_fired=round(c.timers_fired),
+                      timers_canceled=round(c.timers_canceled), timer=c.fired_timer_s or 1)
+
+
+async def _drive(client: Client, queue: str, case: Case) -> None:
+    case.started = time.time()
+    handle = await client.start_workflow(case.workflow_type, case.input, id=case.workflow_id, task_queue=queue)
+    for name, argument in case.updates:
+        await handle.execute_update(name, argument, rpc_timeout=LONG)
+    await handle.result(rpc_timeout=LONG)
+
+
+async def run_batch(client: Client, server: DevServer, engine: sa.Engine, database_url: str, batch: Batch,
+                    policy_file: Path, keys: str, log: Path) -> dict[str, Any]:
+    for example, data in batch.seed:
+        assert example.seed is not None
+        example.seed(engine, data)
+    worker = WorkerProcess(server, database_url, policy_file, keys, log)
+    try:
+        worker_before, server_before = worker.usage(), server.usage()
+        began = time.time()
+        await asyncio.gather(*(_drive(client, worker.queue, case) for case in batch.cases))
+        wall = time.time() - began
+        worker_after, server_after = worker.usage(), server.usage()
+    finally:
+        worker.stop()
+    limit = asyncio.Semaphore(16)
+
+    async def history(case: Case):
+        async with limit:
+            return await client.get_workflow_handle(case.workflow_id).fetch_history()
+    histories = await asyncio.gather(*(history(case) for case in batch.cases))
+    latencies = [first_record_at(h, case.record_activity) - case.started for h, case in zip(histories, batch.cases)]
+    per_case = median_counts([counts(h) for h in histories])
+    n = len(batch.cases)
+    # All cases start at once and move in step, so they finish in a burst: the honest rate is the
+    # whole batch over the whole time, queueing included.
+    return {"cases": n, "wall_s": round(wall, 2), "cases_per_s": round(n / wall, 2),
+            **{k: (round(v, 2) if isinstance(v, float) else v) for k, v in per_case.as_dict().items()},
+            "first_record_p50_ms": round(percentile(latencies, 50) * 1000),
+            "first_record_p99_ms": round(percentile(latencies, 99) * 1000),
+            "worker_cpu_s": round(worker_after.cpu_s - worker_before.cpu_s, 2),
+            "worker_cpu_ms_per_case": round((worker_after.cpu_s - worker_before.cpu_s) / n * 1000, 1),
+            "worker_peak_rss_mb": round(worker_after.peak_rss_mb),
+            "server_cpu_s": round(server_after.cpu_s - server_before.cpu_s, 2),
+            "server_cpu_ms_per_case": round((server_after.cpu_s - server_before.cpu_s) / n * 1000, 1)}
+
+
+def fresh_database(kind: str, work: Path, postgres_url: str | None) -> tuple[sa.Engine, str, sa.Engine | None]:
+    """(engine, its URL, the admin engine to drop it with), migrated and seeded."""
+    admin = None
+    if kind == "sqlite":
+        url = f"sqlite:///{work / f'bench-{uuid.uuid4().hex[:6]}.db'}"
+    else:
+        assert postgres_url
+        admin = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+        name = f"bench_{uuid.uuid4().hex[:8]}"
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        url = sa.make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
+    engine = make_engine(url)
+    upgrade(engine)
+    seed_inventory(engine)
+    seed_services(engine)
+    return engine, url, admin
+
+
+def drop_database(engine: sa.Engine, admin: sa.Engine | None) -> None:
+    engine.dispose()
+    if admin is not None:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE "{engine.url.database}" WITH (FORCE)'))
+        admin.dispose()
+
+
+async def run_database(kind: str, client: Client, server: DevServer, n: int, work: Path, keys: str,
+                       postgres_url: str | None, shapes: dict[str, FloorShape] | None,
+                       progress=print) -> tuple[dict[str, Any], dict[str, FloorShape]]:
+    """Every process and its floor on one database. Shapes come from a warm-up batch of each
+    process unless given (so every database's floor has the same shape)."""
+    policy_file = work / "policy.toml"
+    policy_file.write_text(BENCH_POLICY, encoding="utf-8")
+    engine, url, admin = fresh_database(kind, work, postgres_url)
+    log = work / f"worker-{kind}.log"
+    tag = kind[0].upper()
+    results: dict[str, Any] = {}
+    try:
+        if shapes is None:
+            shapes = {}
+            for name, example in EXAMPLES.items():
+                warm = await run_batch(client, server, engine, url, process_batch(example, 8, f"{tag}W"),
+                                       policy_file, keys, log)
+                shapes[name] = floor_shape(Counts(**{k: warm[k] for k in Counts.__dataclass_fields__}))
+        for name, example in EXAMPLES.items():
+            progress(f"{kind}: {name} floor ({n} cases)")
+            floor = await run_batch(client, server, engine, url, floor_batch(shapes[name], n, f"{tag}{name[:2]}"),
+                                    policy_file, keys, log)
+            progress(f"{kind}: {name} ({n} cases)")
+            process = await run_batch(client, server, engine, url, process_batch(example, n, f"{tag}B"),
+                                      policy_file, keys, log)
+            results[name] = {"process": process, "floor": floor,
+                             "ratio_to_floor": round(process["cases_per_s"] / floor["cases_per_s"], 2)}
+            progress(f"  {process['cases_per_s']} cases/s vs floor {floor['cases_per_s']}: "
+                     f"{results[name]['ratio_to_floor']}×, {process['events']} vs {floor['events']} events")
+    finally:
+        drop_database(engine, admin)
+    return results, shapes

@@ -1,0 +1,31 @@
+"""The benchmark's floor is what it claims: a case with exactly the shape it is given."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from activities.database import make_engine
+from bench.floor import FLOOR_TYPE, Floor, FloorShape, floor_step
+from bench.measure import counts
+from worker import build_worker
+
+from .conftest import TEST_QUEUE
+
+
+async def test_floor_has_the_shape_it_is_given(env):
+    shape = FloorShape(activities=4, local_activities=1, updates=2, timers_fired=2, timers_canceled=1,
+                       timer=timedelta(hours=2))
+    engine = make_engine("sqlite://")  # the floor writes nothing
+    async with build_worker(env.client, engine, task_queue=TEST_QUEUE, extra_workflows=[Floor],
+                            extra_activities=[floor_step]):
+        handle = await env.client.start_workflow(FLOOR_TYPE, shape, id="floor-1", task_queue=TEST_QUEUE)
+        for n in range(shape.updates):
+            await handle.execute_update("step", {"n": n})
+        began = await env.get_current_time()
+        assert await handle.result() == shape.updates
+        assert await env.get_current_time() - began >= 2 * shape.timer  # the fired timers ran their length
+        measured = counts(await handle.fetch_history())
+    assert (measured.activities, measured.local_activities, measured.updates, measured.timers_fired,
+            measured.timers_canceled, measured.upserts) == (4, 1, 2, 2, 1, 0)
+    assert measured.fired_timer_s == shape.timer.total_seconds()
+    engine.dispose()

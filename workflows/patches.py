@@ -1,0 +1,12 @@
+"""Patch ids (README § Changing a workflow safely): each guards a change to what a workflow asks
+the server for, so histories recorded before it replay down the old path."""
+
+from temporalio import workflow
+
+LOCAL_STEPS = "local-steps"
+"""Issue 9: records and working-time arithmetic run as local activities, inside the workflow task
+that asks for them, which saves a server round trip each. Both are short and idempotent."""
+
+
+def local_steps() -> bool:
+    return workflow.patched(LOCAL_STEPS)
