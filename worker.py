@@ -10,6 +10,9 @@ Configuration (environment):
   TELECOM_CODEC_KEYS / TELECOM_CODEC_KEY_FILE
                           payload key ring (models/payloads.py); unset = clear text, warned at start
   TELECOM_METRICS_ADDRESS host:port of the Prometheus /metrics endpoint; off when unset
+  TELECOM_MAX_CACHED_WORKFLOWS
+                          cases kept in memory between their steps (default 500); the rest are
+                          replayed from history when they next wake (README § Performance)
 """
 
 from __future__ import annotations
@@ -56,6 +59,11 @@ WORKFLOW_RUNNER = SandboxedWorkflowRunner(
 """Our contracts and activity modules are deterministic to import: shared with the sandbox, never
 re-imported (a second copy of a model class fails pydantic's instance checks). Replayers use it too."""
 log = logging.getLogger("telecom.worker")
+CAPACITY = dict(max_concurrent_workflow_tasks=20, max_concurrent_activities=16, max_concurrent_local_activities=16)
+"""What one worker process takes on at once. Workflow code holds the GIL, and a workflow task waits
+for its local activities (records), so a worker that takes more tasks than it can finish within
+the 10 s workflow-task timeout only makes them time out and run again (seen in the scale run at
+the SDK's default of 100). One thread per activity slot; more load wants more worker processes."""
 
 
 def build_worker(client: Client, engine: sa.Engine, *, policy: Policy | None = None,
@@ -79,11 +87,11 @@ def build_worker(client: Client, engine: sa.Engine, *, policy: Policy | None = N
                     checks.pre_review, oss.submit_order, oss.record_activation,
                     lines.run_line_test, lines.look_up_service,
                     *termination_activities(engine, billing, deprovisioning), *extra_activities],
-        activity_executor=ThreadPoolExecutor(max_workers=16),
+        activity_executor=ThreadPoolExecutor(max_workers=32),
         workflow_runner=WORKFLOW_RUNNER,
         # A malformed input or update argument fails that case or update, never the task forever.
         workflow_failure_exception_types=[ValidationError],
-        **options)
+        **{**CAPACITY, **options})
 
 
 def _name(workflow_class: type) -> str:
@@ -106,6 +114,7 @@ async def serve(extra_workflows: Sequence[type] = (), extra_activities: Sequence
     task_queue = os.environ.get("TELECOM_TASK_QUEUE", TASK_QUEUE)
     worker = build_worker(client, engine, policy=policy, calendar=calendar, task_queue=task_queue,
                           extra_workflows=extra_workflows, extra_activities=extra_activities,
+                          max_cached_workflows=int(os.environ.get("TELECOM_MAX_CACHED_WORKFLOWS", "500")),
                           graceful_shutdown_timeout=timedelta(seconds=10))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

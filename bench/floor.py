@@ -42,13 +42,18 @@ class Floor:
     def __init__(self) -> None:
         self.updates = 0
         self.changed = False
+        self.local_updates: bool | None = None
 
     @workflow.run
     async def run(self, shape: FloorShape) -> int:
-        for n in range(shape.local_activities):
+        # One activity runs in each update, as a process records each human action: a local one
+        # where the process has enough of those (its records are local activities).
+        self.local_updates = shape.local_activities >= shape.updates
+        local, regular = ((shape.local_activities - shape.updates, shape.activities) if self.local_updates
+                          else (shape.local_activities, max(shape.activities - shape.updates, 0)))
+        for n in range(local):
             await workflow.execute_local_activity(floor_step, FloorStep(n=n), start_to_close_timeout=STEP_TIMEOUT)
-        # One activity runs in each update, as a process records each human action.
-        for n in range(max(shape.activities - shape.updates, 0)):
+        for n in range(regular):
             await workflow.execute_activity(floor_step, FloorStep(n=n), start_to_close_timeout=STEP_TIMEOUT)
         canceled = shape.timers_canceled
         while self.updates < shape.updates:  # a timer armed while waiting for people, canceled by them
@@ -68,6 +73,8 @@ class Floor:
 
     @workflow.update
     async def step(self, step: FloorStep) -> None:
-        await workflow.execute_activity(floor_step, step, start_to_close_timeout=STEP_TIMEOUT)
+        await workflow.wait_condition(lambda: self.local_updates is not None)
+        run = workflow.execute_local_activity if self.local_updates else workflow.execute_activity
+        await run(floor_step, step, start_to_close_timeout=STEP_TIMEOUT)
         self.updates += 1
         self.changed = True

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from activities.database import make_engine
 from bench.floor import FLOOR_TYPE, Floor, FloorShape, floor_step
 from bench.measure import counts
@@ -12,9 +14,11 @@ from worker import build_worker
 from .conftest import TEST_QUEUE
 
 
-async def test_floor_has_the_shape_it_is_given(env):
-    shape = FloorShape(activities=4, local_activities=1, updates=2, timers_fired=2, timers_canceled=1,
-                       timer=timedelta(hours=2))
+@pytest.mark.parametrize("activities, local_activities", [(4, 1), (1, 3)], ids=["regular", "local"])
+async def test_floor_has_the_shape_it_is_given(env, activities, local_activities):
+    """Its updates run regular activities, or local ones where the shape has enough of those."""
+    shape = FloorShape(activities=activities, local_activities=local_activities, updates=2, timers_fired=2,
+                       timer=timedelta(hours=2), timers_canceled=1)
     engine = make_engine("sqlite://")  # the floor writes nothing
     async with build_worker(env.client, engine, task_queue=TEST_QUEUE, extra_workflows=[Floor],
                             extra_activities=[floor_step]):
@@ -26,6 +30,6 @@ async def test_floor_has_the_shape_it_is_given(env):
         assert await env.get_current_time() - began >= 2 * shape.timer  # the fired timers ran their length
         measured = counts(await handle.fetch_history())
     assert (measured.activities, measured.local_activities, measured.updates, measured.timers_fired,
-            measured.timers_canceled, measured.upserts) == (4, 1, 2, 2, 1, 0)
+            measured.timers_canceled, measured.upserts) == (activities, local_activities, 2, 2, 1, 0)
     assert measured.fired_timer_s == shape.timer.total_seconds()
     engine.dispose()
