@@ -47,9 +47,7 @@ async def run_scale(total: int, sample: int, work: Path, keys: str, converter: D
     try:
         batches = [process_batch(example, total // len(EXAMPLES), "K") for example in EXAMPLES.values()]
         for batch in batches:
-            for example, data in batch.seed:
-                assert example.seed is not None
-                example.seed(engine, data)
+            batch.put_in_place(engine)
         cases = [case for batch in batches for case in batch.cases]
         worker = WorkerProcess(server, url, None, keys, work / "worker-scale.log")
         client = await Client.connect(server.address, data_converter=converter)

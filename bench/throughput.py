@@ -60,6 +60,12 @@ class Batch:
     cases: list[Case]
     seed: list[tuple[Example, dict[str, Any]]] = field(default_factory=list)
 
+    def put_in_place(self, engine: sa.Engine) -> None:
+        """The outside-world state its cases need (e.g. the accounts to terminate)."""
+        for example, data in self.seed:
+            assert example.seed is not None
+            example.seed(engine, data)
+
 
 def process_batch(example: Example, n: int, tag: str) -> Batch:
     cases, seeds = [], []
@@ -94,9 +100,7 @@ async def _drive(client: Client, queue: str, case: Case) -> None:
 
 async def run_batch(client: Client, server: DevServer, engine: sa.Engine, database_url: str, batch: Batch,
                     policy_file: Path, keys: str, log: Path) -> dict[str, Any]:
-    for example, data in batch.seed:
-        assert example.seed is not None
-        example.seed(engine, data)
+    batch.put_in_place(engine)
     worker = WorkerProcess(server, database_url, policy_file, keys, log)
     try:
         worker_before, server_before = worker.usage(), server.usage()
