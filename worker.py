@@ -9,6 +9,8 @@ Configuration (environment):
   TELECOM_CALENDAR_FILE   working-day override TOML (holidays / working_days lists)
   TELECOM_CODEC_KEYS / TELECOM_CODEC_KEY_FILE
                           payload key ring (models/payloads.py); unset = clear text, warned at start
+  TELECOM_ID_HASH_KEY     ID-number hash key ring (models/identity.py)
+  TELECOM_MODE            development (default) or production: refuses to start without both rings
   TELECOM_METRICS_ADDRESS host:port of the Prometheus /metrics endpoint; off when unset
   TELECOM_MAX_CACHED_WORKFLOWS
                           cases kept in memory between their steps (default 500); the rest are
@@ -29,7 +31,6 @@ import sqlalchemy as sa
 from pydantic import ValidationError
 from temporalio import workflow
 from temporalio.client import Client
-from models.payloads import data_converter
 from temporalio.envconfig import ClientConfig
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
@@ -41,6 +42,8 @@ from activities.deadlines import DueTimeCalculator
 from activities.notify import Notifier
 from activities.records import CaseRecords
 from models.common import TASK_QUEUE
+from models.identity import HashKeyError, hash_keys
+from models.payloads import KeyRingError, data_converter
 from models.policy import Policy
 from activities.billing import BillingSystem
 from activities.deprovisioning import Deprovisioning
@@ -48,6 +51,8 @@ from activities.inventory import CustomerInventory, DatabaseInventory, Inventory
 from activities.network import DatabaseNetwork, Network, NetworkActivities
 from activities.provisioning import DatabaseOss, Provisioning, ProvisioningSystem
 from activities.termination import termination_activities
+from workflows.boundary import BoundaryInterceptor
+from workflows.unknown import UnknownWorkflow
 from workflows.application_review import ApplicationReview
 from workflows.complaint_closure import ComplaintClosure
 from workflows.fault_repair import FaultRepair
@@ -58,6 +63,8 @@ WORKFLOW_RUNNER = SandboxedWorkflowRunner(
     restrictions=SandboxRestrictions.default.with_passthrough_modules("models", "activities"))
 """Our contracts and activity modules are deterministic to import: shared with the sandbox, never
 re-imported (a second copy of a model class fails pydantic's instance checks). Replayers use it too."""
+INTERCEPTORS = [BoundaryInterceptor()]
+"""What our workflows do with input they cannot read (workflows.boundary); replayers take it too."""
 log = logging.getLogger("telecom.worker")
 CAPACITY = dict(max_concurrent_workflow_tasks=20, max_concurrent_activities=16, max_concurrent_local_activities=16)
 """What one worker process takes on at once. Workflow code holds the GIL, and a workflow task waits
@@ -82,13 +89,13 @@ def build_worker(client: Client, engine: sa.Engine, *, policy: Policy | None = N
     stock = inventory or DatabaseInventory(engine)
     checks, oss = InventoryChecks(stock), Provisioning(provisioning or DatabaseOss(engine, stock))
     return Worker(
-        client, task_queue=task_queue, workflows=workflows,
+        client, task_queue=task_queue, workflows=[*workflows, UnknownWorkflow],
         activities=[records.load_policy, records.record_transition, due_times.compute_due_times,
                     checks.pre_review, oss.submit_order, oss.record_activation,
                     lines.run_line_test, lines.look_up_service,
                     *termination_activities(engine, billing, deprovisioning), *extra_activities],
         activity_executor=ThreadPoolExecutor(max_workers=32),
-        workflow_runner=WORKFLOW_RUNNER,
+        workflow_runner=WORKFLOW_RUNNER, interceptors=INTERCEPTORS,
         # A malformed input or update argument fails that case or update, never the task forever.
         workflow_failure_exception_types=[ValidationError],
         **{**CAPACITY, **options})
@@ -105,6 +112,9 @@ async def connect() -> Client:
 
 
 async def serve(extra_workflows: Sequence[type] = (), extra_activities: Sequence[Callable] = ()) -> None:
+    # Both key rings, before any work: a bad one, or in production a missing one, stops the worker.
+    hash_keys()
+    data_converter()
     policy_file, calendar_file = os.environ.get("TELECOM_POLICY_FILE"), os.environ.get("TELECOM_CALENDAR_FILE")
     policy = Policy.from_toml(policy_file) if policy_file else Policy()
     calendar = load_overrides(calendar_file) if calendar_file else None
@@ -131,7 +141,10 @@ async def serve(extra_workflows: Sequence[type] = (), extra_activities: Sequence
 def main(extra_workflows: Sequence[type] = (), extra_activities: Sequence[Callable] = ()) -> None:
     logging.basicConfig(level=os.environ.get("TELECOM_LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    asyncio.run(serve(extra_workflows, extra_activities))
+    try:
+        asyncio.run(serve(extra_workflows, extra_activities))
+    except (KeyRingError, HashKeyError) as error:  # the message names the variable, never a key
+        raise SystemExit(f"telecom-worker: {error}") from None
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ transaction as the balance it changes: a retried activity never books twice."""
 from __future__ import annotations
 
 import hmac
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timezone
 from enum import StrEnum
 from typing import Protocol
@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, select
 from temporalio import activity
 
+from models.identity import HASH_MAX_LENGTH, hash_list
 from models.termination import (AccountSnapshot, Balance, Equipment, EquipmentCharge, EquipmentKind, EquipmentList,
                                 EquipmentReturn, EquipmentState, FinalBill, PaymentRecord, Refund, RefundRequest,
                                 Settlement)
@@ -36,7 +37,7 @@ class AccountStatus(StrEnum):
 class BillingAccount(SQLModel, table=True):
     account_id: str = Field(primary_key=True, max_length=64)
     customer_ref: str = Field(index=True, max_length=64)
-    holder_hash: str = Field(max_length=64, description="keyed hash of the holder's ID")
+    holder_hash: str = Field(max_length=HASH_MAX_LENGTH, description="keyed hash of the holder's ID, `<key id>$<hex>`")
     status: str = Field(index=True, max_length=10)
     balance_fen: int = Field(description="positive: the customer owes; negative: prepaid credit")
     contract_end: date | None = Field(default=None, description="end of a contract period (合约期), if any")
@@ -81,8 +82,9 @@ class BillingSystem(Protocol):
     def account(self, account_id: str) -> AccountSnapshot | None:
         """The account, or None if billing does not know it."""
 
-    def holder_matches(self, account_id: str, id_hash: str) -> bool:
-        """Whether the person with this keyed ID hash holds the account."""
+    def holder_matches(self, account_id: str, id_hashes: str | Sequence[str]) -> bool:
+        """Whether the person with this keyed ID hash (or any of their hashes, one per key of the
+        ring) holds the account."""
 
     def record_payment(self, payment: PaymentRecord) -> int:
         """Book a payment billing reported (once per reference); the balance after it."""
@@ -121,10 +123,11 @@ class DatabaseBilling:
                                    balance_fen=account.balance_fen, contract_end=account.contract_end,
                                    equipment=_equipment(session, account_id))
 
-    def holder_matches(self, account_id: str, id_hash: str) -> bool:
+    def holder_matches(self, account_id: str, id_hashes: str | Sequence[str]) -> bool:
         with Session(self.engine) as session:
             account = session.get(BillingAccount, account_id)
-            return account is not None and hmac.compare_digest(account.holder_hash, id_hash)
+            return account is not None and any(hmac.compare_digest(account.holder_hash, candidate)
+                                               for candidate in hash_list(id_hashes))
 
     def record_payment(self, payment: PaymentRecord) -> int:
         return self._book(payment.account_id, f"payment:{payment.reference}", "payment", -payment.amount_fen,

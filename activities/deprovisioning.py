@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from models.application import ServiceType
+from models.identity import hash_list
 from models.inventory_tables import CustomerLine, LineStatus, NumberStatus, PoolNumber, ProvisioningOrder
 from models.termination import (PORTABLE_SERVICES, DeprovisionRequest, LineOutcome, LineResult, NumberReclaim,
                                 ReclaimResult)
@@ -27,14 +28,17 @@ it comes back to us only when that operator's subscriber gives it up. (Not yet i
 
 
 class Deprovisioning(Protocol):
-    def active_lines(self, customer_ref: str, holder_hash: str, line_ids: Sequence[str]) -> dict[str, ServiceType]:
-        """Those of `line_ids` that are active lines of this customer and holder, with their type."""
+    def active_lines(self, customer_ref: str, holder_hashes: str | Sequence[str],
+                     line_ids: Sequence[str]) -> dict[str, ServiceType]:
+        """Those of `line_ids` that are active lines of this customer and holder (any of their
+        hashes, one per key of the ring), with their type."""
 
     def terminate(self, request: DeprovisionRequest) -> list[LineResult]:
         """End the lines (once): numbers quarantined until the given time, or ported out."""
 
-    def reclaim(self, request: NumberReclaim, holder_hash: str) -> ReclaimResult:
-        """Give a quarantined number back to its last holder as a new active line."""
+    def reclaim(self, request: NumberReclaim, holder_hashes: str | Sequence[str]) -> ReclaimResult:
+        """Give a quarantined number back to its last holder (any of their hashes matches; the
+        first, the current key's, is stored) as a new active line."""
 
     def release(self, numbers: Sequence[str], at: datetime) -> None:
         """Quarantined numbers back to the free pool."""
@@ -50,10 +54,11 @@ class DatabaseDeprovisioning:
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
 
-    def active_lines(self, customer_ref: str, holder_hash: str, line_ids: Sequence[str]) -> dict[str, ServiceType]:
+    def active_lines(self, customer_ref: str, holder_hashes: str | Sequence[str],
+                     line_ids: Sequence[str]) -> dict[str, ServiceType]:
         with Session(self.engine) as session:
             lines = session.exec(select(CustomerLine).where(
-                CustomerLine.customer_ref == customer_ref, CustomerLine.holder_hash == holder_hash,
+                CustomerLine.customer_ref == customer_ref, CustomerLine.holder_hash.in_(hash_list(holder_hashes)),
                 CustomerLine.status == LineStatus.active, CustomerLine.line_id.in_(list(line_ids)))).all()
             return {line.line_id: ServiceType(line.service_type) for line in lines}
 
@@ -78,7 +83,8 @@ class DatabaseDeprovisioning:
                                           outcome=_outcome(number)))
             return results
 
-    def reclaim(self, request: NumberReclaim, holder_hash: str) -> ReclaimResult:
+    def reclaim(self, request: NumberReclaim, holder_hashes: str | Sequence[str]) -> ReclaimResult:
+        hashes = hash_list(holder_hashes)
         try:
             with Session(self.engine) as session, session.begin():
                 number = session.get(PoolNumber, request.number)
@@ -86,12 +92,13 @@ class DatabaseDeprovisioning:
                     return ReclaimResult(reclaimed=True)  # an earlier attempt did it
                 if number is None or number.status != NumberStatus.quarantined:
                     return ReclaimResult(reclaimed=False, reason="the number is no longer in quarantine")
-                if number.holder_hash != holder_hash:
+                if number.holder_hash not in hashes:
                     return ReclaimResult(reclaimed=False, reason="the ID document is not the last holder's")
-                number.status, number.order_id = NumberStatus.assigned, request.order_id
+                # Number and line under the current key alike: terminate() compares the two.
+                number.status, number.order_id, number.holder_hash = NumberStatus.assigned, request.order_id, hashes[0]
                 number.quarantine_until, number.updated_at = None, request.at
                 session.add(number)
-                session.add(CustomerLine(order_id=request.order_id, holder_hash=holder_hash,
+                session.add(CustomerLine(order_id=request.order_id, holder_hash=hashes[0],
                                          customer_ref=request.customer_ref, service_type=number.service_type,
                                          line_id=number.number, status=LineStatus.active, activated_at=request.at))
                 return ReclaimResult(reclaimed=True)

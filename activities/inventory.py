@@ -1,7 +1,8 @@
 """The customer and line inventory (spec §2.4): which services each region has, which lines each
 person holds, the number pool and the risk list — an adapter behind a small interface, its default
 kept in the database, and the pre-review activity that asks it. People are known only by the
-keyed hash of their ID (models.identity)."""
+keyed hash of their ID (models.identity): lookups take the person's hashes under every key of the
+ring, so a key rotation keeps recognising them, and `hash_key_usage` tells when an old key can go."""
 
 from __future__ import annotations
 
@@ -16,8 +17,11 @@ from temporalio import activity
 
 from models.application import PreReviewRequest, PreReviewResult, ServiceType
 from models.common import Region
+from models.identity import hash_keys, hash_list
 from models.inventory_tables import (CustomerLine, IdentityFlag, LineStatus, NumberStatus, PoolNumber,
-                                     ServiceCoverage)
+                                     ProvisioningOrder, ServiceCoverage)
+
+from .billing import BillingAccount
 
 NUMBERED_SERVICES = frozenset({ServiceType.mobile, ServiceType.fixed_line})
 """Services whose line is a number from the pool; the others get an account id."""
@@ -34,10 +38,11 @@ DEFAULT_NUMBERS = {ServiceType.mobile: [f"1390000{n:04d}" for n in range(1, 7)],
 class CustomerInventory(Protocol):
     def service_available(self, service_type: str, region: str) -> bool: ...
 
-    def active_lines(self, holder_hash: str, service_types: Sequence[str]) -> int:
-        """The person's active lines of these service types."""
+    def active_lines(self, holder_hashes: str | Sequence[str], service_types: Sequence[str]) -> int:
+        """The person's active lines of these service types; `holder_hashes`: one hash, or the
+        person's hashes under every key (any matches)."""
 
-    def risk_flag(self, holder_hash: str) -> str | None:
+    def risk_flag(self, holder_hashes: str | Sequence[str]) -> str | None:
         """Why the person is on the risk list, or None."""
 
     def reserve_number(self, service_type: str, order_id: str, at: datetime) -> str | None:
@@ -58,16 +63,16 @@ class DatabaseInventory:
             coverage = session.get(ServiceCoverage, (service_type, region))
             return coverage is not None and coverage.available
 
-    def active_lines(self, holder_hash: str, service_types: Sequence[str]) -> int:
+    def active_lines(self, holder_hashes: str | Sequence[str], service_types: Sequence[str]) -> int:
         with Session(self.engine) as session:
             return session.exec(select(func.count()).select_from(CustomerLine).where(
-                CustomerLine.holder_hash == holder_hash, CustomerLine.status == LineStatus.active,
+                CustomerLine.holder_hash.in_(hash_list(holder_hashes)), CustomerLine.status == LineStatus.active,
                 CustomerLine.service_type.in_(list(service_types)))).one()
 
-    def risk_flag(self, holder_hash: str) -> str | None:
+    def risk_flag(self, holder_hashes: str | Sequence[str]) -> str | None:
         with Session(self.engine) as session:
-            flag = session.get(IdentityFlag, holder_hash)
-            return flag.reason if flag else None
+            return session.exec(select(IdentityFlag.reason).where(
+                IdentityFlag.holder_hash.in_(hash_list(holder_hashes))).limit(1)).first()
 
     def reserve_number(self, service_type: str, order_id: str, at: datetime) -> str | None:
         try:
@@ -133,14 +138,32 @@ class InventoryChecks:
     @activity.defn
     def pre_review(self, request: PreReviewRequest) -> PreReviewResult:
         """Automated pre-review (guide 2.3 初步审核): coverage, the person's active lines, the risk list.
-        Hashing happens here, not in the workflow: its key is the worker's secret."""
-        applicant = request.applicant.protect()
-        proxy = request.proxy.protect() if request.proxy is not None else None
-        risk = self.inventory.risk_flag(applicant.id_hash)
-        if risk is None and proxy is not None and (proxy_risk := self.inventory.risk_flag(proxy.id_hash)):
+        Hashing happens here, not in the workflow: its key is the worker's secret. The person is
+        looked up under every key of the ring; the result carries the current key's hash."""
+        keys = hash_keys()
+        applicant = request.applicant.hashes(keys)
+        risk = self.inventory.risk_flag(applicant)
+        if risk is None and request.proxy is not None and (
+                proxy_risk := self.inventory.risk_flag(request.proxy.hashes(keys))):
             risk = f"proxy: {proxy_risk}"
         return PreReviewResult(
-            applicant=applicant, proxy=proxy,
+            applicant=request.applicant.protect(keys),
+            proxy=request.proxy.protect(keys) if request.proxy is not None else None,
             service_available=self.inventory.service_available(request.service_type, request.region),
-            active_lines=self.inventory.active_lines(applicant.id_hash, request.counted_services),
+            active_lines=self.inventory.active_lines(applicant, request.counted_services),
             risk_flag=risk)
+
+
+def hash_key_usage(engine: sa.Engine) -> dict[str, dict[str, int]]:
+    """Key id → table → rows whose holder hash was made under that key: an old key can leave the
+    ring (TELECOM_ID_HASH_KEY) once it has no rows. Erased and released rows hold no hash."""
+    usage: dict[str, dict[str, int]] = {}
+    with Session(engine) as session:
+        for table in (CustomerLine, PoolNumber, IdentityFlag, ProvisioningOrder, BillingAccount):
+            column = table.holder_hash
+            # `<kid>$<64 hex>`: the key id is all but the last 65 characters (substr and length: portable SQL).
+            kid = sa.func.substr(column, 1, sa.func.length(column) - 65)
+            for key_id, rows in session.execute(select(kid, func.count()).where(
+                    sa.func.length(column) > 65).group_by(kid)):
+                usage.setdefault(key_id, {})[table.__tablename__] = rows
+    return usage

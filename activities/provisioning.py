@@ -15,6 +15,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from models.application import Activation, OrderReceipt, OrderRequest, OrderState
+from models.identity import tagged
 from models.inventory_tables import CustomerLine, LineStatus, ProvisioningOrder
 
 from .inventory import NUMBERED_SERVICES, CustomerInventory
@@ -51,7 +52,7 @@ class DatabaseOss:
                     session.add(ProvisioningOrder(
                         order_id=order.order_id, workflow_id=order.workflow_id, service_type=order.service_type,
                         region=order.region, requested_start_date=order.requested_start_date,
-                        holder_hash=order.holder_hash, customer_ref=order.customer_ref, line_id=line_id,
+                        holder_hash=tagged(order.holder_hash), customer_ref=order.customer_ref, line_id=line_id,
                         status=OrderState.accepted, submitted_at=order.submitted_at))
             except IntegrityError:
                 pass  # a concurrent attempt of the same submission inserted it

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -19,6 +19,7 @@ from .metrics import count_transition
 from .notify import Notifier, RecordingNotifier
 
 CASE_ID_REUSED = "CaseIdReused"
+RECORD_REFUSED = "RecordRefused"
 
 
 class CaseRecords:
@@ -38,6 +39,12 @@ class CaseRecords:
     def record_transition(self, transition: Transition) -> None:
         try:
             opened = self._apply(transition)
+        except (DataError, OverflowError) as error:
+            # A value the database cannot store fails the same way on every attempt: fail the case,
+            # naming the problem (the engine hides the values), rather than retry without end.
+            raise ApplicationError(f"the database refused {transition.workflow_id} step {transition.step}: "
+                                   f"{type(error).__name__}: {str(error).splitlines()[0]}",
+                                   type=RECORD_REFUSED, non_retryable=True) from None
         except IntegrityError:
             # A concurrent attempt of the same transition won the race: fine if it is applied.
             with self.engine.connect() as db:

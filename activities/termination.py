@@ -11,18 +11,21 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Field, Session, SQLModel, delete, select
+from sqlmodel import Field, Session, SQLModel, delete
 from temporalio import activity
 
 from models.application import ServiceType
+from models.common import CaseType
 from models.identity import IdentityDocument
-from models.tables import Case, CustomerContact, UTCDateTime
+from models.tables import UTCDateTime
 from models.termination import (AccountClaim, CheckRequest, ClaimResult, DeprovisionRequest, DeprovisionResult,
                                 EquipmentKind, ErasureCertificate, ErasureRequest, LineFacts, NumberReclaim,
                                 NumberRelease, ReclaimResult, RequestFacts)
 
 from .billing import Billing, BillingSystem, DatabaseBilling, seed_account
+from .database import checkpoint_wal
 from .deprovisioning import DatabaseDeprovisioning, Deprovisioning, seed_line
+from .records import ARCHIVE, CASE, CONTACT, EVENT, NOTIFICATION, SLA_EVENT
 
 
 class TerminationClaim(SQLModel, table=True):
@@ -61,9 +64,10 @@ class Termination:
         """Read-only: the workflow decides what is wrong. Hashing happens here, not in the
         workflow: its key is the worker's secret."""
         protected = request.identity.protect()
+        hashes = request.identity.hashes()  # under every key of the ring: a key rotation keeps the holder
         account = self.billing.account(request.account_id)
-        matches = account is not None and self.billing.holder_matches(request.account_id, protected.id_hash)
-        active = self.lines.active_lines(account.customer_ref, protected.id_hash, request.services) if matches else {}
+        matches = account is not None and self.billing.holder_matches(request.account_id, hashes)
+        active = self.lines.active_lines(account.customer_ref, hashes, request.services) if matches else {}
         return RequestFacts(account_found=account is not None, identity_matches=matches,
                             account=account if matches else None, id_masked=protected.id_masked,
                             lines=[LineFacts(line_id=line, service_type=active.get(line)) for line in request.services])
@@ -108,7 +112,7 @@ class Termination:
 
     @activity.defn
     def reclaim_number(self, request: NumberReclaim) -> ReclaimResult:
-        return self.lines.reclaim(request, request.identity.protect().id_hash)
+        return self.lines.reclaim(request, request.identity.hashes())
 
     @activity.defn
     def release_numbers(self, request: NumberRelease) -> None:
@@ -116,9 +120,15 @@ class Termination:
 
     @activity.defn
     def erase_personal_data(self, request: ErasureRequest) -> ErasureCertificate:
-        """Anonymise what the law lets us keep, delete the contact unless the customer is still
-        ours, then complete the certificate. The adapters' steps are idempotent and report the
-        rows now anonymised; the contact's deletion and the certificate commit together."""
+        certificate = self._erase(request)
+        checkpoint_wal(self.engine)  # also on a retry: the committed erasure must leave SQLite's WAL too
+        return certificate
+
+    def _erase(self, request: ErasureRequest) -> ErasureCertificate:
+        """Anonymise what the law lets us keep; erase the free text of this termination's case and,
+        unless the customer is still ours, delete the contact and erase the free text of all their
+        cases; then complete the certificate. The adapters' steps are idempotent and report the rows
+        now anonymised; our own records' erasure and the certificate commit together."""
         with Session(self.engine) as session:
             done = session.get(DataErasure, request.workflow_id)
             if done is not None and done.erased_at is not None:
@@ -129,23 +139,85 @@ class Termination:
         still_ours = (self.billing.holds_active_account(request.customer_ref, besides=request.account_id)
                       or self.lines.holds_active_line(request.customer_ref))
         with Session(self.engine) as session, session.begin():
+            # Claimed by a write, not a read: a concurrent attempt waits for its lock (PostgreSQL's row
+            # lock, SQLite's writer lock), then finds the certificate complete or fails and is retried.
+            claimed = session.execute(sa.update(DataErasure).where(
+                DataErasure.workflow_id == request.workflow_id, DataErasure.erased_at.is_(None))
+                .values(erased_at=request.at)).rowcount
             record = session.get(DataErasure, request.workflow_id)
-            if record.erased_at is not None:
+            if not claimed:
                 return _certificate(record)
-            open_cases = session.exec(select(Case.workflow_id).where(
-                Case.customer_ref == request.customer_ref, Case.closed_at.is_(None),
-                Case.workflow_id != request.workflow_id)).first()
-            if still_ours or open_cases is not None:
-                retained["customercontact"] = ("kept: the customer still holds another account or line, or has an "
-                                               "open case")
+            cases = session.execute(sa.select(CASE.c.workflow_id, CASE.c.case_type, CASE.c.closed_at).where(
+                CASE.c.customer_ref == request.customer_ref)).all()
+            if still_ours or any(c.closed_at is None and c.workflow_id != request.workflow_id for c in cases):
+                retained["customercontact"] = ("kept, with the free text of the customer's other cases: the customer "
+                                               "still holds another account or line, or has an open case")
+                cases = [c for c in cases if c.workflow_id == request.workflow_id]
                 erased["customercontact"] = 0
             else:
-                erased["customercontact"] = session.execute(sa.delete(CustomerContact).where(
-                    CustomerContact.customer_ref == request.customer_ref)).rowcount
-            record.erased_at, record.erased, record.retained = request.at, erased, retained
+                erased["customercontact"] = session.execute(sa.delete(CONTACT).where(
+                    CONTACT.c.customer_ref == request.customer_ref)).rowcount
+            erased |= _erase_case_text(session, {c.workflow_id: c.case_type for c in cases})
+            record.erased, record.retained = erased, retained
             session.add(record)
             session.flush()
             return _certificate(record)
+
+
+ERASED_TEXT = "[erased]"
+
+KEPT_KEYS = frozenset({
+    # ids of our own records and the operator's (not the customer's phone or ID number)
+    "account_id", "application_id", "bill_id", "certificate_id", "complaint_id", "order_id", "request_id",
+    "service_id", "ticket_id",
+    # codes, states, and staff accounts or roles
+    "actor", "assignee", "category", "cause_code", "channel", "clock", "code", "confirmation", "decided_by",
+    "equipment", "escalated_to", "flags", "id_type", "kind", "line_status", "materials", "missing", "outcome",
+    "outstanding_materials", "region", "review_flags", "service_type", "services", "severity", "stage", "state",
+    "still_held",
+    # dates and times
+    "activated_at", "at", "confirm_by", "due_at", "equipment_due", "erase_at", "erased_at", "event_date",
+    "first_response_at", "issued_at", "processing_restricted_at", "quarantine_until", "received_at",
+    "refund_due_at", "refunded_at", "reopen_until", "replied_at", "reply_due", "reported_at",
+    "requested_start_date", "resolved_at", "statutory_due", "submitted_at"})
+"""Keys of case details, notification parameters and archive summaries whose strings are never
+personal. Every other string is erased: free text (findings, replies, reasons, notes, messages) and
+whatever identifies the person (masked or hashed IDs, masked numbers), and so is any key added
+later until it is listed here. Numbers, booleans and nulls stay (amounts, counts, flags)."""
+
+KEPT_BY_CASE_TYPE = {CaseType.termination.value: KEPT_KEYS | {"reason"}}
+"""A termination's `reason` is its TerminationReason code; elsewhere `reason` is free text."""
+
+
+def redact(value: Any, kept: frozenset[str], key: str | None = None) -> Any:
+    """`value` with every string erased unless the key that holds it (for a list, the list's key)
+    is in `kept`."""
+    if isinstance(value, dict):
+        return {name: redact(item, kept, name) for name, item in value.items()}
+    if isinstance(value, list):
+        return [redact(item, kept, key) for item in value]
+    return ERASED_TEXT if isinstance(value, str) and key not in kept else value
+
+
+def _erase_case_text(session: Session, case_types: dict[str, str]) -> dict[str, int]:
+    """Erase the free text of these cases' records; the structure stays (states, steps, times,
+    codes, amounts). Rows changed per table: a second pass changes none."""
+    wids = list(case_types)
+    erased = {}
+    for table, column in ((CASE, "details"), (NOTIFICATION, "params"), (ARCHIVE, "summary")):
+        key = table.primary_key.columns[0]
+        changed = 0
+        for wid, row_key, value in session.execute(sa.select(table.c.workflow_id, key.label("key"), table.c[column])
+                                                   .where(table.c.workflow_id.in_(wids))).all():
+            redacted = redact(value, KEPT_BY_CASE_TYPE.get(case_types[wid], KEPT_KEYS))
+            if redacted != value:
+                session.execute(table.update().where(key == row_key).values({column: redacted}))
+                changed += 1
+        erased[table.name] = changed
+    for table, column in ((EVENT, EVENT.c.reason), (SLA_EVENT, SLA_EVENT.c.detail)):
+        erased[table.name] = session.execute(table.update().where(
+            table.c.workflow_id.in_(wids), column != ERASED_TEXT, column != "").values({column: ERASED_TEXT})).rowcount
+    return erased
 
 
 def certificate_id(workflow_id: str) -> str:

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, ConfigDict, Field, model_validator
 
-from .common import CaseId, Contract, Customer, Region, ShortText, StaffId, StateChange, Text
+from .common import Actor, CaseId, Contract, Customer, Day, Region, ShortText, StaffId, StateChange, Text, Timestamp
 from .identity import CITIZEN_NUMBER_TYPES, IdentityDocument, IdType, ProtectedIdentity
 from .sla import ClockStatus
 
@@ -86,7 +86,7 @@ class ApplicationInput(Contract):
     proxy: Proxy | None = None
     service_type: ServiceType
     region: Region
-    requested_start_date: date = Field(description="when the customer wants the service; not before today")
+    requested_start_date: Day = Field(description="when the customer wants the service; not before today")
     materials: list[Material] = Field(default_factory=list, max_length=50)
 
     @model_validator(mode="after")
@@ -136,25 +136,25 @@ class RequestSupplement(Contract):
     """The reviewer asks for (more or better) materials: the review clock waits for the customer."""
 
     actor: StaffId
-    materials: list[MaterialKind] = Field(min_length=1)
+    materials: list[MaterialKind] = Field(min_length=1, max_length=len(MaterialKind))
     note: Text | None = None
 
 
 class SupplyMaterials(Contract):
     materials: list[Material] = Field(min_length=1, max_length=50)
-    actor: str = Field(default="customer", min_length=1, max_length=64)
+    actor: Actor = "customer"
 
 
 class Cancel(Contract):
     reason: Text
-    actor: str = Field(default="customer", min_length=1, max_length=64)
+    actor: Actor = "customer"
 
 
 # --- fact from the provisioning system (OSS) ------------------------------------------------
 
 class ProvisioningCompleted(Contract):
     order_id: str = Field(min_length=1, max_length=80)
-    activated_at: AwareDatetime
+    activated_at: Timestamp
     customer_caused_delay: bool = Field(
         default=False, description="the OSS attributes a delay to the customer (no access, postponed visit): "
                                    "no penalty, 条例 Art. 31 covers delays through the operator's fault")

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
 from enum import StrEnum
 from typing import Literal
 
 from pydantic import AwareDatetime, Field
 
-from .common import CaseId, Contract, Customer, StaffId, StateChange, Text
-from .records import Channel
+from .common import Actor, CaseId, Contract, Customer, Day, StaffId, StateChange, Text, Timestamp
 from .sla import ClockStatus
 
 WORKFLOW_TYPE = "ComplaintClosure"
@@ -51,8 +49,8 @@ class ComplaintInput(Contract):
     customer: Customer
     category: ComplaintCategory
     description: Text
-    event_date: date = Field(description="when the disputed event happened; not after receipt")
-    received_at: AwareDatetime | None = Field(
+    event_date: Day = Field(description="when the disputed event happened; not after receipt")
+    received_at: Timestamp | None = Field(
         default=None, description="when the complaint was received (RFC 3339); defaults to the start of the case")
 
     @property
@@ -78,14 +76,14 @@ class SendReply(Contract):
     """The written reply (书面反馈) to the customer."""
 
     reply: Text
-    channel: Literal[Channel.sms, Channel.email, Channel.letter, Channel.app] = Channel.sms
+    channel: Literal["sms", "email", "letter", "app"] = "sms"
     actor: StaffId
 
 
 class ConfirmReply(Contract):
     satisfied: bool
     comment: str | None = Field(default=None, max_length=2000)
-    actor: str = Field(default="customer", min_length=1, max_length=64)
+    actor: Actor = "customer"
 
 
 class SubmitClosure(Contract):

@@ -1,25 +1,161 @@
-"""The payload converter every client, worker, test and replayer uses: pydantic JSON, plus a check
-that a payload meant for a contract model really is one (a `null` or raw-bytes payload decodes to
-None or bytes without ever meeting pydantic, and would otherwise crash the workflow task)."""
+"""The payload converter every client, worker, test and replayer uses: strict pydantic JSON.
+
+Strict means what a client in any language sends is read as sent, never coerced: a string is a
+string, a boolean is `true`/`false`, a number is not a timestamp. Whatever cannot be read becomes
+a named, non-retryable `ApplicationError` — never an SDK error that would fail the workflow task
+again and again:
+
+- an update argument, query argument or activity value is refused on the spot (the update is
+  refused, the case goes on);
+- a workflow input or signal argument comes through as `Undecodable`, so the workflow decides
+  what it means (`workflows.case`: the case fails at once; a refused signal is recorded).
+
+Error messages name the fields and the problem, never the values (they may be personal data);
+the same list is in the error's details: `[{"problems": [{"field": "customer.phone", "problem": …}]}]`.
+"""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
-from pydantic import BaseModel
+import pydantic_core
+from pydantic import ValidationError
 from temporalio.api.common.v1 import Payload
-from temporalio.contrib.pydantic import PydanticPayloadConverter
+from temporalio.common import RawValue
+from temporalio.contrib.pydantic import PydanticJSONPlainPayloadConverter, PydanticPayloadConverter
 from temporalio.converter import DataConverter
+from temporalio.exceptions import ApplicationError
+
+VALIDATION_ERROR = "ValidationError"
+MAX_PAYLOAD_BYTES = 256 * 1024
+"""One input or argument; the largest valid one (50 materials, 4 000-character texts) is far below."""
+JSON, NULL = b"json/plain", b"binary/null"
+REFUSED = b"telecom/refused"
+"""Set by the codec (models.payloads) on a payload it will not open, with the reason; only this
+converter reads it, so the refusal reaches the workflow as a typed error, not as a task failure."""
+REFUSAL_TYPE = "refusal-type"
+
+
+class Undecodable:
+    """Stands in for a workflow input or signal argument that could not be read."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: ApplicationError) -> None:
+        self.error = error
+
+    def __repr__(self) -> str:
+        return f"Undecodable({self.error.type}: {self.error.message})"
+
+
+def refusal(message: str, problems: Sequence[dict[str, str]] = (), type: str = VALIDATION_ERROR) -> ApplicationError:
+    return ApplicationError(message, {"problems": list(problems)}, type=type, non_retryable=True)
+
+
+def refused_payload(error_type: str, message: str) -> Payload:
+    """What the codec hands on in place of a payload it will not open."""
+    return Payload(metadata={"encoding": REFUSED, REFUSAL_TYPE: error_type.encode()}, data=message.encode())
+
+
+MAX_PROBLEMS = 20
+
+
+NOT_JSON = ("not UTF-8 JSON (send UTF-8 without a byte-order mark; a lone surrogate escape such as \\ud800 "
+            "is not text)")
+
+
+def invalid(error: ValidationError, what: str) -> ApplicationError:
+    """Field path and message of each problem, never the input value; a bounded list."""
+    if any(e["type"] == "json_invalid" for e in error.errors()):
+        return refusal(f"{what}: {NOT_JSON}: {error.errors()[0]['msg']}")
+    problems = [{"field": ".".join(str(part)[:64] for part in e["loc"]) or "(input)", "problem": e["msg"]}
+                for e in error.errors(include_url=False, include_input=False, include_context=False)]
+    shown = "; ".join(f"{p['field']}: {p['problem']}" for p in problems[:5])
+    more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+    return refusal(f"{what}: {shown}{more}", problems[:MAX_PROBLEMS])
+
+
+def _contract_models() -> tuple[frozenset[type], frozenset[type]]:
+    """(what a client sends, the part of it the workflow takes undecoded: inputs and signals)."""
+    from .contract import CONTRACTS  # the contract imports every process model; this module is imported first
+    deferred = frozenset([c.input for c in CONTRACTS] + [m for c in CONTRACTS for m in c.signals.values()])
+    return deferred | {m for c in CONTRACTS for m in c.updates.values()}, deferred
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    names = [name for name, _ in pairs]
+    for position, name in enumerate(names):
+        if name in names[:position]:
+            raise ValueError(f"the key {name[:64]!r} appears twice in one object: which one is meant?")
+    return dict(pairs)
+
+
+def _hint_name(hint: Any) -> str:
+    return hint.__name__ if isinstance(hint, type) else "value"
+
+
+class StrictJsonConverter(PydanticJSONPlainPayloadConverter):
+    """pydantic JSON, read in strict mode."""
+
+    def from_payload(self, payload: Payload, type_hint: type | None = None) -> Any:
+        return self._type_adapter(type_hint).validate_json(payload.data, strict=True)
 
 
 class ContractPayloadConverter(PydanticPayloadConverter):
+    _sent: frozenset[type] = frozenset()
+    _deferred: frozenset[type] | None = None
+    _strict = StrictJsonConverter()
+
     def from_payloads(self, payloads: Sequence[Payload], type_hints: list[type] | None = None) -> list[Any]:
-        values = super().from_payloads(payloads, type_hints)
-        for value, hint in zip(values, type_hints or ()):
-            if isinstance(hint, type) and issubclass(hint, BaseModel) and not isinstance(value, hint):
-                hint.model_validate(value)  # raises the ValidationError that names what was expected
+        if ContractPayloadConverter._deferred is None:
+            ContractPayloadConverter._sent, ContractPayloadConverter._deferred = _contract_models()
+        hints: list[Any] = list(type_hints or [])
+        hints += [None] * (len(payloads) - len(hints))
+        values = []
+        for payload, hint in zip(payloads, hints):
+            try:
+                values.append(self._read(payload, hint))
+            except ApplicationError as error:
+                # An SDK that drops type hints (an input count that does not match) passes None.
+                if hint is None or hint in ContractPayloadConverter._deferred:
+                    values.append(Undecodable(error))
+                else:
+                    raise
         return values
+
+    def _read(self, payload: Payload, hint: Any) -> Any:
+        if hint is RawValue:
+            return RawValue(payload)
+        encoding = payload.metadata.get("encoding", b"")
+        if encoding == REFUSED:
+            raise refusal(payload.data.decode(errors="replace"),
+                          type=payload.metadata.get(REFUSAL_TYPE, b"").decode() or VALIDATION_ERROR)
+        name = _hint_name(hint)
+        if encoding not in (JSON, NULL):
+            raise refusal(f"{name}: payload encoding {encoding.decode(errors='replace')[:40]!r} is not accepted; "
+                          "send JSON (encoding json/plain)")
+        if len(payload.data) > MAX_PAYLOAD_BYTES:
+            raise refusal(f"{name}: {len(payload.data)} bytes; at most {MAX_PAYLOAD_BYTES} are accepted")
+        data = b"null" if encoding == NULL else payload.data
+        try:
+            if hint is None or hint is Any:
+                return pydantic_core.from_json(data)
+            value = self._strict.from_payload(Payload(data=data), hint)
+        except ValidationError as error:
+            raise invalid(error, name) from None
+        except ValueError as error:  # not JSON at all (pydantic_core.from_json)
+            raise refusal(f"{name}: {NOT_JSON}: {str(error)[:80]}") from None
+        if hint in ContractPayloadConverter._sent:
+            # pydantic keeps the last of two equal keys; a client that sent both meant one of them.
+            # Checked once the model has read it: the nesting is then as shallow as the contract's.
+            try:
+                json.loads(data, object_pairs_hook=_no_duplicate_keys)
+            except ValueError as error:
+                raise refusal(f"{name}: {error}") from None
+        return value
+
 
 
 contract_data_converter = DataConverter(payload_converter_class=ContractPayloadConverter)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, Field, StringConstraints
 
-from .common import CaseId, Contract, Customer, Region, ShortText, StaffId, StateChange, Text
+from .common import Actor, CaseId, Contract, Customer, Region, ShortText, StaffId, StateChange, Text, Timestamp
 from .sla import ClockStatus
 
 WORKFLOW_TYPE = "FaultRepair"
@@ -63,7 +63,7 @@ class FaultInput(Contract):
         default=False, description="the customer reports the fault as in their own terminal equipment (modem, "
                                    "router, handset); the technician's cause code decides at the repair")
     channel: FaultChannel
-    reported_at: AwareDatetime | None = Field(
+    reported_at: Timestamp | None = Field(
         default=None, description="when the fault was reported (RFC 3339); defaults to the start of the case")
     customer: Customer
 
@@ -114,17 +114,17 @@ class ResolveFault(Contract):
 
 class ConfirmRepair(Contract):
     comment: str | None = Field(default=None, max_length=2000)
-    actor: str = Field(default="customer", min_length=1, max_length=64)
+    actor: Actor = "customer"
 
 
 class ReopenTicket(Contract):
     reason: Text = Field(description="what is still wrong")
-    actor: str = Field(default="customer", min_length=1, max_length=64)
+    actor: Actor = "customer"
 
 
 class CancelTicket(Contract):
     reason: Text = Field(description="e.g. reported in error")
-    actor: str = Field(default="customer", min_length=1, max_length=64)
+    actor: Actor = "customer"
 
 
 class LineStatus(StrEnum):

@@ -1,13 +1,30 @@
 """Real-name identity (令25号 Art. 6–7): accepted ID documents, their number formats, and how an ID
 number is kept — a keyed hash to recognise the person plus a masked form for people, never the
-number itself (spec §1.3)."""
+number itself (spec §1.3).
+
+The hash key ring is TELECOM_ID_HASH_KEY, newest first: "kid2:<base64>,kid1:<base64>", each secret
+at least 32 random bytes (`python -c "import base64, os; print(base64.b64encode(os.urandom(32)).decode())"`).
+The first key hashes; a person is looked up under every key, so a rotation puts the new key first
+and keeps the old one until `activities.inventory.hash_key_usage` counts no rows under it. A stored
+hash names its key: `<kid>$<64 hex>`. A masked citizen number leaves few candidates, so the key is
+all that protects the number: a ring that is set is checked in either mode; with
+TELECOM_MODE=production an unset key is an error too, while in development (the default) it falls
+back to a public development key, with a warning."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import dataclasses
+import functools
 import hashlib
 import hmac
+import logging
 import os
 import re
+import string
+import unicodedata
+from collections.abc import Iterable, Mapping
 from datetime import date
 from enum import StrEnum
 
@@ -16,8 +33,82 @@ from pydantic import ConfigDict, Field, field_validator
 from .common import Contract
 
 HASH_KEY_ENV = "TELECOM_ID_HASH_KEY"
-DEV_HASH_KEY = "telecom-service-development-only"
-"""Used when the variable is unset, so development and tests work; production sets its own key."""
+MODE_ENV = "TELECOM_MODE"
+MIN_SECRET_BYTES = 32
+KID = r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
+"""A key id, as for the payload keys (models.payloads)."""
+HASH_MAX_LENGTH = 64 + 1 + 64
+"""Column width of a stored hash, `<kid>$<64 hex>`."""
+LEGACY_KEY_ID = "legacy"
+"""Hashes stored before key ids (bare hex) carry this id from migration 0005 on: keep the old key
+in the ring as `legacy:<base64 of its bytes>` to go on recognising those people."""
+DEV_KEY_ID = "dev"
+_DEV_SECRET = b"telecom-service-development-only"
+"""Public (it is in the source), hence development only; the built-in key of earlier versions."""
+
+log = logging.getLogger("telecom.identity")
+
+
+class HashKeyError(ValueError):
+    """An unusable TELECOM_ID_HASH_KEY; the message names the variable and key ids, never a key."""
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class HashKeyRing:
+    """Key id → secret, newest first."""
+
+    keys: Mapping[str, bytes]
+
+    def __repr__(self) -> str:  # key ids only: a ring in a log or a traceback shows no key
+        return f"HashKeyRing({', '.join(self.keys)})"
+
+    @property
+    def current(self) -> str:
+        return next(iter(self.keys))
+
+
+def hash_keys(environ: Mapping[str, str] = os.environ) -> HashKeyRing:
+    """The configured ring, or HashKeyError. The worker calls it at start to refuse to run without
+    a usable key; hashing calls it each time (parsing is cached)."""
+    mode = environ.get(MODE_ENV) or "development"
+    if mode not in ("development", "production"):
+        raise HashKeyError(f"{MODE_ENV} must be 'development' or 'production'")
+    return _parse_ring(environ.get(HASH_KEY_ENV, "").strip(), mode == "production")
+
+
+@functools.lru_cache(maxsize=8)
+def _parse_ring(text: str, production: bool) -> HashKeyRing:
+    if not text:
+        if production:
+            raise HashKeyError(f"{HASH_KEY_ENV} is not set: production needs its own key ring, "
+                               f"'kid:<base64 of {MIN_SECRET_BYTES} random bytes>'")
+        # Cached: logged once per process.
+        log.warning("!!! %s is not set: ID numbers are hashed with the PUBLIC development key, from which "
+                    "anyone can recover them. Never use this with real customers' data (set %s=production "
+                    "and a key ring). !!!", HASH_KEY_ENV, MODE_ENV)
+        return HashKeyRing({DEV_KEY_ID: _DEV_SECRET})
+    keys: dict[str, bytes] = {}
+    for n, entry in enumerate(filter(None, (e.strip() for e in re.split(r"[,\n]", text))), 1):
+        kid, sep, encoded = (part.strip() for part in entry.partition(":"))
+        # An entry that is not in shape may be a bare secret: say where it is, never what it is.
+        if not sep or not re.fullmatch(KID, kid):
+            raise HashKeyError(f"{HASH_KEY_ENV}: entry {n} is not 'kid:<base64 secret>' with a key id of "
+                               "1-64 letters, digits, '.', '_' or '-'")
+        if kid in keys:
+            raise HashKeyError(f"{HASH_KEY_ENV}: key id {kid!r} appears twice")
+        try:
+            secret = base64.b64decode(encoded, validate=True)
+        except binascii.Error:
+            raise HashKeyError(f"{HASH_KEY_ENV}: key {kid!r} is not valid base64") from None
+        if len(secret) < MIN_SECRET_BYTES:
+            raise HashKeyError(f"{HASH_KEY_ENV}: key {kid!r} is too weak: {len(secret)} bytes, at least "
+                               f"{MIN_SECRET_BYTES} random bytes are needed")
+        if production and secret == _DEV_SECRET:
+            raise HashKeyError(f"{HASH_KEY_ENV}: key {kid!r} is the public development key")
+        keys[kid] = secret
+    if not keys:
+        raise HashKeyError(f"{HASH_KEY_ENV} holds no key")
+    return HashKeyRing(keys)
 
 
 class IdType(StrEnum):
@@ -51,14 +142,16 @@ class VerificationSource(StrEnum):
 
 _WEIGHTS = [2 ** (17 - i) % 11 for i in range(17)]
 _CHECK = "10X98765432"
-_CITIZEN = re.compile(r"^\d{6}(\d{8})\d{3}[\dX]$")
+# ASCII classes only, never \d: it also matches Arabic-Indic and other digits that NFKC leaves alone.
+_CITIZEN = re.compile(r"[0-9]{6}([0-9]{8})[0-9]{3}[0-9X]")
 _FORMATS = {
-    IdType.military_id: (re.compile(r"^(?:[\u4e00-\u9fa5]{1,4}字第)?\d{6,12}号?$"),
+    IdType.military_id: (re.compile(r"(?:[\u4e00-\u9fa5]{1,4}字第)?[0-9]{6,12}号?"),
                          "6–12 digits, optionally as 军字第…号 / 武字第…号"),
-    IdType.hk_macao_permit: (re.compile(r"^[HM]\d{8}(?:\d{2})?$"), "H or M followed by 8 or 10 digits"),
-    IdType.taiwan_permit: (re.compile(r"^\d{8}$"), "8 digits"),
-    IdType.foreign_passport: (re.compile(r"^[A-Z0-9]{5,17}$"), "5–17 letters or digits"),
+    IdType.hk_macao_permit: (re.compile(r"[HM][0-9]{8}(?:[0-9]{2})?"), "H or M followed by 8 or 10 digits"),
+    IdType.taiwan_permit: (re.compile(r"[0-9]{8}"), "8 digits"),
+    IdType.foreign_passport: (re.compile(r"[A-Z0-9]{5,17}"), "5–17 letters or digits"),
 }
+_UPPER = str.maketrans(string.ascii_lowercase, string.ascii_uppercase)
 
 
 def citizen_check_digit(first17: str) -> str:
@@ -66,12 +159,22 @@ def citizen_check_digit(first17: str) -> str:
     return _CHECK[sum(int(d) * w for d, w in zip(first17, _WEIGHTS)) % 11]
 
 
+def _fold(number: str) -> str:
+    """NFKC turns full-width (Chinese IME) and other compatibility characters into ASCII, so one
+    number typed either way is one number; white space of any kind goes. Only ASCII letters are
+    upper-cased: str.upper() would turn 'ß' into 'SS'."""
+    return "".join(unicodedata.normalize("NFKC", number).split()).translate(_UPPER)
+
+
 def normalise_id_number(id_type: IdType, number: str) -> str:
     """The canonical form of `number` for `id_type`; ValueError says what is wrong without
     repeating the number (error messages end up in histories and logs)."""
-    number = number.replace(" ", "").upper()
+    number = _fold(number)
+    if any(ch.isdigit() and not ch.isascii() for ch in number):
+        raise ValueError(f"a {id_type} number may use only the digits 0-9: other digits (Arabic-Indic, "
+                         "Devanagari, …) are not accepted")
     if id_type in CITIZEN_NUMBER_TYPES:
-        match = _CITIZEN.match(number)
+        match = _CITIZEN.fullmatch(number)
         if match is None:
             raise ValueError(f"a {id_type} number has 18 characters: 17 digits and a check digit (0-9 or X)")
         try:
@@ -84,7 +187,7 @@ def normalise_id_number(id_type: IdType, number: str) -> str:
             raise ValueError(f"the check digit of this {id_type} number is wrong (GB 11643-1999 MOD 11-2)")
         return number
     pattern, expected = _FORMATS[id_type]
-    if not pattern.match(number):
+    if not pattern.fullmatch(number):
         raise ValueError(f"a {id_type} number is {expected}")
     return number
 
@@ -96,12 +199,31 @@ def mask(number: str) -> str:
     return number[:keep] + "*" * (len(number) - 2 * keep) + number[-keep:]
 
 
-def id_hash(id_type: IdType, number: str) -> str:
-    """HMAC-SHA256 of the canonical number, keyed by TELECOM_ID_HASH_KEY. The three documents
-    that carry the 公民身份号码 hash alike, so a person is one person whichever they show."""
+def id_hashes(id_type: IdType, number: str, keys: HashKeyRing | None = None) -> list[str]:
+    """`<kid>$<HMAC-SHA256 hex>` of the canonical number under every key of the ring, newest
+    first: a lookup matches any of them. The three documents that carry the 公民身份号码 hash
+    alike, so a person is one person whichever they show."""
     family = "cn-citizen" if id_type in CITIZEN_NUMBER_TYPES else str(id_type)
-    key = os.environ.get(HASH_KEY_ENV) or DEV_HASH_KEY
-    return hmac.new(key.encode(), f"{family}:{number}".encode(), hashlib.sha256).hexdigest()
+    message = f"{family}:{_fold(number)}".encode()
+    return [f"{kid}${hmac.new(secret, message, hashlib.sha256).hexdigest()}"
+            for kid, secret in (keys or hash_keys()).keys.items()]
+
+
+def id_hash(id_type: IdType, number: str, keys: HashKeyRing | None = None) -> str:
+    """The hash to store: under the ring's current (first) key."""
+    return id_hashes(id_type, number, keys)[0]
+
+
+def hash_list(hashes: str | Iterable[str]) -> list[str]:
+    """Lookups take one hash or a person's hashes under every key; a bare str is one hash, not
+    its characters."""
+    return [hashes] if isinstance(hashes, str) else list(hashes)
+
+
+def tagged(stored_hash: str) -> str:
+    """A hash as stored from now on: one recorded before key ids (bare hex, e.g. in a case that
+    was open across the upgrade) gets the id migration 0005 gave such hashes."""
+    return stored_hash if "$" in stored_hash else f"{LEGACY_KEY_ID}${stored_hash}"
 
 
 class IdentityDocument(Contract):
@@ -129,9 +251,13 @@ class IdentityDocument(Contract):
                              "verification (MIIT 2016, 令25号)")
         return source
 
-    def protect(self) -> ProtectedIdentity:
+    def protect(self, keys: HashKeyRing | None = None) -> ProtectedIdentity:
         return ProtectedIdentity(id_type=self.id_type, id_masked=mask(self.id_number),
-                                 id_hash=id_hash(self.id_type, self.id_number))
+                                 id_hash=id_hash(self.id_type, self.id_number, keys))
+
+    def hashes(self, keys: HashKeyRing | None = None) -> list[str]:
+        """The person's hash under every key, current first: what lookups match."""
+        return id_hashes(self.id_type, self.id_number, keys)
 
 
 class ProtectedIdentity(Contract):
@@ -139,4 +265,12 @@ class ProtectedIdentity(Contract):
 
     id_type: IdType
     id_masked: str
-    id_hash: str = Field(pattern=r"^[0-9a-f]{64}$")
+    id_hash: str = Field(pattern=rf"^(?:{KID}\$)?[0-9a-f]{{64}}$",
+                         description="`<key id>$<HMAC-SHA256 hex>`; the hex alone in results recorded "
+                                     "before key ids")
+
+    @property
+    def key_id(self) -> str | None:
+        """The key that made the hash (None: recorded before key ids, the `legacy` key)."""
+        kid, sep, _ = self.id_hash.rpartition("$")
+        return kid if sep else None

@@ -8,7 +8,19 @@ encrypts, every key decrypts, so a new key is put first and old ones stay until 
 kept history needs them.
   TELECOM_CODEC_KEYS       "kid1:<base64 of 32 bytes>,kid0:<...>"
   TELECOM_CODEC_KEY_FILE   a file with one "kid:<base64>" per line ('#' starts a comment)
-A key: `python -c "import base64, os; print(base64.b64encode(os.urandom(32)).decode())"`.
+A key: `python -c "import base64, os; print(base64.b64encode(os.urandom(32)).decode())"`. The key
+file must be readable by its owner only (mode 600 or 400).
+
+With a key ring configured, the worker opens only encrypted payloads: a clear-text one (a plain
+`temporal workflow start --input …`) is refused as `PayloadNotEncrypted`, and one that does not
+open (unknown key id, altered or truncated) as `UndecryptablePayload`; either fails that case or
+refuses that update, at once and for good. `TELECOM_MODE=production` refuses to run without a
+key ring, so clear text cannot reach Temporal by a missing variable.
+
+The format, for a codec in another language: each payload is replaced by one with metadata
+`encoding` = `binary/encrypted` and `encryption-key-id` = the key id (UTF-8), and data = a 12-byte
+random nonce followed by AES-256-GCM(key, nonce, plaintext = the original Payload message in
+protobuf binary form, associated data = the key id in UTF-8), the 16-byte tag last as GCM appends it.
 """
 
 from __future__ import annotations
@@ -20,20 +32,34 @@ import functools
 import logging
 import os
 import re
+import stat
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from google.protobuf.message import DecodeError
 from temporalio.api.common.v1 import Payload
-from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes, PayloadCodec
+from temporalio.api.failure.v1 import Failure
+from temporalio.converter import (DataConverter, DefaultFailureConverter, DefaultFailureConverterWithEncodedAttributes,
+                                  PayloadCodec, PayloadConverter)
+from temporalio.exceptions import ApplicationError
 
-from .converter import contract_data_converter
+from .converter import VALIDATION_ERROR, contract_data_converter, refused_payload
 
 KEYS_VARIABLE, KEY_FILE_VARIABLE = "TELECOM_CODEC_KEYS", "TELECOM_CODEC_KEY_FILE"
+MODE_VARIABLE, PRODUCTION = "TELECOM_MODE", "production"
+NOT_ENCRYPTED, UNDECRYPTABLE = "PayloadNotEncrypted", "UndecryptablePayload"
 ENCODING = b"binary/encrypted"
 KEY_ID = "encryption-key-id"
-NONCE_BYTES = 12
+NONCE_BYTES, TAG_BYTES = 12, 16
+MAX_LAYERS = 4
+"""The temporal CLI encrypts an update argument again each time it resends it (seen when a worker is
+slow to accept an update): the layers it could only have made with our keys are opened in turn."""
+CLEAR_REFUSALS = frozenset({VALIDATION_ERROR, "InvalidInput", "InvalidAction", NOT_ENCRYPTED, UNDECRYPTABLE,
+                            "UnknownWorkflowType", "UnknownUpdate", "UnknownQuery"})
+"""The contract's refusals: their messages name fields, states, ids and key ids, never a value, so
+they stay readable without the codec (the CLI, and query failures, which no client can decode)."""
 _KID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 log = logging.getLogger("telecom.payloads")
@@ -99,16 +125,26 @@ class KeyRing:
         if text and path:
             raise KeyRingError(f"set {KEYS_VARIABLE} or {KEY_FILE_VARIABLE}, not both")
         if path:
+            mode = Path(path).stat().st_mode
+            if mode & (stat.S_IRWXG | stat.S_IRWXO):
+                raise KeyRingError(f"{KEY_FILE_VARIABLE} ({path}) is open to other users (mode "
+                                   f"{stat.S_IMODE(mode):o}); make it readable by its owner only: chmod 600")
             return cls.parse(Path(path).read_text(encoding="utf-8"), f"{KEY_FILE_VARIABLE} ({path})")
         return cls.parse(text, KEYS_VARIABLE) if text else None
 
 
 class EncryptionCodec(PayloadCodec):
     """AES-256-GCM per payload: a fresh nonce, the key id in the metadata and authenticated with
-    the data (a payload relabelled with another key id fails to open)."""
+    the data (a payload relabelled with another key id fails to open).
 
-    def __init__(self, keys: KeyRing) -> None:
+    `strict` (the worker's and the starter's): a payload that is not encrypted, or does not open,
+    is handed on as a refusal that the converter turns into a typed, non-retryable error where the
+    payload is used. Otherwise (the codec server, for reading) clear text passes and a payload that
+    does not open raises `UndecryptablePayload`."""
+
+    def __init__(self, keys: KeyRing, *, strict: bool = True) -> None:
         self.keys = keys
+        self.strict = strict
         self._ciphers = {kid: AESGCM(key) for kid, key in keys.keys.items()}
 
     async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
@@ -122,8 +158,25 @@ class EncryptionCodec(PayloadCodec):
         return encoded
 
     async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
-        """Payloads written before encryption was configured pass through unchanged."""
-        return [self.open(p) if p.metadata.get("encoding") == ENCODING else p for p in payloads]
+        return [self._decode(p) for p in payloads]
+
+    def _decode(self, payload: Payload) -> Payload:
+        if payload.metadata.get("encoding") != ENCODING:
+            if not self.strict:
+                return payload
+            return refused_payload(NOT_ENCRYPTED, "clear-text payload refused: personal data must not reach Temporal "
+                                   "unencrypted; send through the codec (temporal … --codec-endpoint URL "
+                                   "--codec-auth 'Bearer TOKEN', or an SDK client with the key ring)")
+        try:
+            for _ in range(MAX_LAYERS):
+                payload = self.open(payload)
+                if payload.metadata.get("encoding") != ENCODING:
+                    return payload
+            raise UndecryptablePayload(f"payload is encrypted more than {MAX_LAYERS} times over")
+        except UndecryptablePayload as error:
+            if not self.strict:
+                raise
+            return refused_payload(UNDECRYPTABLE, str(error))
 
     def open(self, payload: Payload) -> Payload:
         kid = payload.metadata.get(KEY_ID, b"").decode(errors="replace")
@@ -132,24 +185,48 @@ class EncryptionCodec(PayloadCodec):
             raise UndecryptablePayload(
                 f"payload is encrypted with key id {kid!r}, which is not configured (configured: "
                 f"{', '.join(self.keys.keys)}); add that key to {KEYS_VARIABLE} or {KEY_FILE_VARIABLE}")
+        if len(payload.data) < NONCE_BYTES + TAG_BYTES:
+            raise UndecryptablePayload(f"payload under key id {kid!r} is {len(payload.data)} bytes, too short to "
+                                       "hold a nonce and a tag: truncated")
         try:
             clear = cipher.decrypt(payload.data[:NONCE_BYTES], payload.data[NONCE_BYTES:], kid.encode())
         except InvalidTag:
             raise UndecryptablePayload(f"payload under key id {kid!r} fails authentication: "
                                        "altered, truncated or encrypted with a different key") from None
-        return Payload.FromString(clear)
+        try:
+            return Payload.FromString(clear)
+        except DecodeError:
+            raise UndecryptablePayload(f"payload under key id {kid!r} opens to no Payload message") from None
+
+
+class ContractFailureConverter(DefaultFailureConverterWithEncodedAttributes):
+    """Failure messages and stack traces go through the codec (an error from a library may quote
+    input), except the contract's refusals (`CLEAR_REFUSALS`), whose message stays in clear."""
+
+    _clear = DefaultFailureConverter()
+
+    def to_failure(self, exception: BaseException, payload_converter: PayloadConverter, failure: Failure) -> None:
+        if (isinstance(exception, ApplicationError) and exception.type in CLEAR_REFUSALS
+                and exception.__cause__ is None):
+            self._clear.to_failure(exception, payload_converter, failure)
+            failure.stack_trace = ""  # an answer to the caller, not a bug to trace
+        else:
+            super().to_failure(exception, payload_converter, failure)
 
 
 def data_converter(keys: KeyRing | None = None, environ: Mapping[str, str] = os.environ) -> DataConverter:
     """The one converter of the worker, the starter, the tests and the replayer: the contract's
     pydantic JSON (models.converter), encrypted when a key ring is given or configured. Failure
-    messages and stack traces are encrypted too, as they may quote input values."""
+    messages and stack traces are encrypted too, as they may quote input values, but for the
+    contract's own refusals (`ContractFailureConverter`)."""
     keys = keys or KeyRing.from_env(environ)
     if keys is None:
+        if environ.get(MODE_VARIABLE) == PRODUCTION:
+            raise KeyRingError(f"{MODE_VARIABLE}={PRODUCTION} needs a key ring: set {KEYS_VARIABLE} or {KEY_FILE_VARIABLE}")
         _warn_unencrypted()
         return contract_data_converter
     return dataclasses.replace(contract_data_converter, payload_codec=EncryptionCodec(keys),
-                               failure_converter_class=DefaultFailureConverterWithEncodedAttributes)
+                               failure_converter_class=ContractFailureConverter)
 
 
 @functools.cache

@@ -377,6 +377,10 @@ class Policy(Contract):
     timezone: str = Field(default="Asia/Shanghai", description="where working days and dates are counted")
     clock_skew: timedelta = Field(default=timedelta(minutes=2), ge=timedelta(0),
                                   description=f"{OPERATOR}: a caller's timestamp may run this far ahead of ours")
+    backdating_limit: timedelta = Field(
+        default=timedelta(days=366), gt=timedelta(0),
+        description=f"{OPERATOR}: how long before the case starts its event time (received_at, reported_at) may lie; "
+                    "an older one is a mistake, not a case to run")
     application: ApplicationPolicy = ApplicationPolicy()
     fault: FaultPolicy = FaultPolicy()
     complaint: ComplaintPolicy = ComplaintPolicy()

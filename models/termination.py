@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints, field_validator
 
 from .application import ServiceType
-from .common import CaseId, Contract, Customer, StaffId, StateChange, Text, add_months
+from .common import Actor, CaseId, Contract, Customer, Fen, StaffId, StateChange, Text, add_months
 from .identity import IdentityDocument, IdType
 from .policy import TerminationPolicy
 from .sla import ClockStatus
@@ -121,19 +121,19 @@ class ReclaimNumber(Contract):
 
     number: LineId
     identity: IdentityDocument
-    actor: str = Field(default="customer", min_length=1, max_length=64)
+    actor: Actor = "customer"
 
 
 class CancelTermination(Contract):
     reason: Text
-    actor: str = Field(default="customer", min_length=1, max_length=64)
+    actor: Actor = "customer"
 
 
 class PaymentReceived(Contract):
     """Fire-and-forget from billing; a repeated reference is the same payment."""
 
     reference: Reference
-    amount_fen: int = Field(gt=0)
+    amount_fen: Fen
 
 
 # --- status -----------------------------------------------------------------------------------

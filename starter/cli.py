@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowQueryFailedError, WorkflowUpdateFailedError
 from temporalio.exceptions import FailureError
 from temporalio.service import RPCError
 
@@ -77,9 +77,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _load(model: type[BaseModel], text: str, source: str) -> BaseModel:
-    """Validate before anything is sent, so a typo never reaches a case."""
+    """Validate before anything is sent, so a typo never reaches a case; as strictly as the worker
+    reads it, so nothing is coerced here that a JSON client would be refused."""
     try:
-        return model.model_validate_json(text)
+        return model.model_validate_json(text, strict=True)
     except ValidationError as error:
         fields = "\n".join(f"  {'.'.join(map(str, e['loc'])) or '(input)'}: {e['msg']}" for e in error.errors())
         raise Fail(f"invalid {model.__name__} from {source}:\n{fields}", 2) from None
@@ -127,6 +128,8 @@ async def _run(args: argparse.Namespace) -> str:
     except WorkflowUpdateFailedError as error:
         reason = error.cause.message if isinstance(error.cause, FailureError) else str(error.cause or error)
         raise Fail(f"{args.action} refused: {reason}") from None
+    except WorkflowQueryFailedError as error:  # e.g. the case failed: the reason
+        raise Fail(f"{args.action} {args.id}: {error.message}") from None
     except RPCError as error:  # e.g. NOT_FOUND: no such case, or it has already completed
         raise Fail(f"{args.action} {args.id}: {error.message}") from None
     return result.model_dump_json(indent=2)

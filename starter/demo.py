@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 from temporalio.client import Client, WorkflowHandle
@@ -22,6 +23,7 @@ from models.common import TASK_QUEUE
 from models.complaint import (AssignHandler, ComplaintInput, ComplaintStatus, ConfirmReply, RecordFindings,
                               SendReply, SubmitClosure)
 from models.fault import AssignTechnician, ConfirmRepair, FaultInput, ResolveFault
+from models.policy import Policy
 from models.termination import PaymentReceived, RecordEquipmentReturn, TerminationInput
 
 from .api import Applications, Complaints, Faults, Terminations, connect
@@ -107,7 +109,7 @@ async def application(demo: Demo) -> None:
     print(f"Application {aid}", flush=True)
     handle = await applications.start(ApplicationInput.model_validate({
         "application_id": aid, "service_type": "broadband", "region": "urban",
-        "requested_start_date": date.today(),
+        "requested_start_date": datetime.now(ZoneInfo(Policy().timezone)).date(),  # "today" where it is checked
         "applicant": {"customer_ref": "CUST-2001", "name": "王芳", "phone": "13800138000",
                       "identity": DEMO_ID.model_dump()},
         "materials": [{"kind": kind, "document_id": f"DOC-{n}"} for n, kind in

@@ -1,14 +1,16 @@
 """Recorded histories of each workflow's main paths, replayed by tests/test_replay.py so that a
 non-deterministic workflow change fails CI.
 
-Re-record only when a change is meant to be incompatible (and then version it, see the README):
-    .venv/bin/python -m tests.histories
+Re-record only when a change is meant to be incompatible (and then version it, see the README),
+or record a new scenario by name:
+    .venv/bin/python -m tests.histories [NAME ...]
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import tempfile
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -77,6 +79,13 @@ def example_path(example: Example, before: Callable[[WorkflowEnvironment], Await
     return scenario
 
 
+async def _refused_signals(env: WorkflowEnvironment) -> None:
+    """A malformed payment and a misspelt signal name: written to the event log (`signal-refusals`)."""
+    handle = env.client.get_workflow_handle(EXAMPLES["TerminationCleanup"].workflow_id)
+    await handle.signal("payment_received", {"reference": "PAY-1", "amount_fen": "3000"})
+    await handle.signal("paymentReceived", {"reference": "PAY-1", "amount_fen": 3000})
+
+
 async def _silent_80_hours(env: WorkflowEnvironment) -> None:
     await env.sleep(80 * timedelta(hours=1))  # every fault clock warns, breaches and escalates
 
@@ -88,6 +97,7 @@ SCENARIOS: dict[str, Scenario] = {
     "FaultRepair-happy": example_path(EXAMPLES["FaultRepair"]),
     "FaultRepair-breached": example_path(EXAMPLES["FaultRepair"], _silent_80_hours),
     "TerminationCleanup-clean": example_path(EXAMPLES["TerminationCleanup"]),
+    "TerminationCleanup-refused-signals": example_path(EXAMPLES["TerminationCleanup"], _refused_signals),
 }
 
 
@@ -101,9 +111,11 @@ async def record(name: str, scenario: Scenario, env: WorkflowEnvironment, engine
     return path
 
 
-async def main() -> None:
+async def main(names: list[str]) -> None:
     DIRECTORY.mkdir(exist_ok=True)
     for name, scenario in SCENARIOS.items():
+        if names and name not in names:
+            continue
         with tempfile.TemporaryDirectory() as scratch:
             engine = make_engine(f"sqlite:///{scratch}/records.db")
             upgrade(engine)
@@ -118,4 +130,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio.run(main(sys.argv[1:]))

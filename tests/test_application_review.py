@@ -459,7 +459,7 @@ def test_id_numbers_hash_per_person_and_mask_short_numbers():
 
 
 def test_hash_key_comes_from_the_environment(monkeypatch):
-    monkeypatch.setenv("TELECOM_ID_HASH_KEY", "production-key")
+    monkeypatch.setenv("TELECOM_ID_HASH_KEY", "prod-1:" + "QUJD" * 11)
     assert id_hash(IdType.resident_id_card, ID) != HOLDER
 
 

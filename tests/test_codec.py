@@ -11,17 +11,22 @@ from datetime import date
 
 import pytest
 from temporalio.api.common.v1 import Payload
-from temporalio.client import Client, WorkflowFailureError, WorkflowHistory
+from temporalio.api.failure.v1 import Failure
+from temporalio.client import Client, WorkflowFailureError, WorkflowHistory, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
 from models.complaint import ComplaintInput, ComplaintStatus, ConfirmReply
-from models.converter import contract_data_converter
+from models.converter import Undecodable, contract_data_converter
+from models.tables import Case
 from models.payloads import (
     ENCODING,
     KEY_FILE_VARIABLE,
     KEY_ID,
     KEYS_VARIABLE,
+    NOT_ENCRYPTED,
+    UNDECRYPTABLE,
     EncryptionCodec,
     KeyRing,
     KeyRingError,
@@ -31,7 +36,7 @@ from models.payloads import (
 from starter import Complaints
 from worker import WORKFLOW_RUNNER, WORKFLOWS, build_worker
 
-from .conftest import TEST_QUEUE, binary, register_search_attributes
+from .conftest import TEST_QUEUE, binary, register_search_attributes, rows
 from .test_complaint_closure import CLOSURE, complaint, investigate_and_reply
 
 NAME, PHONE, ID_NUMBER = "张三", "13800138000", "110101199003071234"
@@ -100,8 +105,9 @@ async def test_a_case_history_holds_no_clear_text_personal_data_and_round_trips(
         assert replay.replay_failure is None
 
 
-async def test_failure_messages_are_encrypted_but_read_in_clear_by_the_client(engine):
-    """A ValidationError quotes the bad value; that message must not sit in history in clear text."""
+async def test_refusals_are_readable_without_the_codec_and_hold_no_personal_data(engine):
+    """A refusal's message names the field, never the value, so it stays in clear for any client;
+    the input it refuses is encrypted like every payload."""
     bad = fraud_complaint().model_dump(mode="json")
     bad["customer"]["phone"] = PHONE + "9"
     async with await encrypted_env(ring("kid0")) as env, build_worker(env.client, engine, task_queue=TEST_QUEUE):
@@ -109,11 +115,23 @@ async def test_failure_messages_are_encrypted_but_read_in_clear_by_the_client(en
                                                  result_type=ComplaintStatus)
         with pytest.raises(WorkflowFailureError) as failure:
             await handle.result()
-        assert "customer.phone" in str(failure.value.cause) and PHONE + "9" in str(failure.value.cause)
+        assert "customer.phone" in str(failure.value.cause) and PHONE not in str(failure.value.cause)
         raw = await without_codec(env.client).get_workflow_handle(handle.id).fetch_history()
         failed = raw.events[-1].workflow_execution_failed_event_attributes.failure
-        assert failed.message == "Encoded failure"
+        assert "customer.phone" in failed.message and failed.application_failure_info.type == "ValidationError"
         assert_no_personal_data(raw)
+
+
+async def test_other_failure_messages_go_through_the_codec():
+    """A failure the contract did not write (here: a library's error in an activity) may quote
+    input: its message and stack trace are encrypted."""
+    codec = data_converter(ring("kid0"))
+    failure = Failure()
+    await codec.encode_failure(ValueError(f"bad row ({NAME}, {PHONE})"), failure)
+    assert failure.message == "Encoded failure" and NAME.encode() not in failure.SerializeToString()
+    await codec.encode_failure(ApplicationError("customer.phone: not a number", type="ValidationError"),
+                               failure := Failure())
+    assert failure.message == "customer.phone: not a number" and failure.stack_trace == ""
 
 
 async def test_history_written_with_the_old_key_decodes_and_replays_after_rotation(engine):
@@ -132,19 +150,32 @@ async def test_history_written_with_the_old_key_decodes_and_replays_after_rotati
     assert value.customer.phone == PHONE
     [fresh] = await rotated.encode([value])
     assert fresh.metadata[KEY_ID] == b"kid1"  # the new key encrypts
-    with pytest.raises(UndecryptablePayload, match="'kid1'"):
-        await data_converter(ring("kid0")).decode([fresh], [ComplaintInput])
+    [refused] = await data_converter(ring("kid0")).decode([fresh], [ComplaintInput])
+    assert isinstance(refused, Undecodable)  # the case decides: it fails, naming the key id
+    assert refused.error.type == UNDECRYPTABLE and "'kid1'" in refused.error.message
 
 
 async def test_unknown_key_id_fails_naming_it():
     [payload] = await EncryptionCodec(ring("kid9")).encode([Payload(data=b"{}")])
     with pytest.raises(UndecryptablePayload) as error:
-        await EncryptionCodec(ring("kid1", "kid0")).decode([payload])
+        await EncryptionCodec(ring("kid1", "kid0"), strict=False).decode([payload])
     assert "'kid9'" in str(error.value) and "kid1, kid0" in str(error.value)
+    # The worker's codec hands a refusal on to the converter, which names it where the payload is used.
+    [refused] = await EncryptionCodec(ring("kid1", "kid0")).decode([payload])
+    with pytest.raises(ApplicationError) as error:
+        contract_data_converter.payload_converter.from_payloads([refused], [ConfirmReply])
+    assert error.value.type == UNDECRYPTABLE and error.value.non_retryable and "'kid9'" in error.value.message
+
+
+@pytest.mark.parametrize("data", [b"", b"abc", bytes(27)])
+async def test_truncated_ciphertext_is_refused_not_crashed_on(data):
+    truncated = Payload(metadata={"encoding": ENCODING, KEY_ID: b"kid1"}, data=data)
+    with pytest.raises(UndecryptablePayload, match="truncated|fails authentication"):
+        await EncryptionCodec(ring("kid1"), strict=False).decode([truncated])
 
 
 async def test_altered_or_relabelled_payloads_fail_authentication():
-    codec = EncryptionCodec(ring("kid1", "kid0"))
+    codec = EncryptionCodec(ring("kid1", "kid0"), strict=False)
     [payload] = await codec.encode([Payload(data=PHONE.encode())])
     tampered = Payload(metadata=payload.metadata, data=payload.data[:-1] + bytes([payload.data[-1] ^ 1]))
     relabelled = Payload(metadata={**payload.metadata, KEY_ID: b"kid0"}, data=payload.data)
@@ -153,7 +184,11 @@ async def test_altered_or_relabelled_payloads_fail_authentication():
             await codec.decode([bad])
     assert (await codec.decode([payload]))[0].data == PHONE.encode()
     plain = Payload(metadata={"encoding": b"json/plain"}, data=b'"before encryption"')
-    assert await codec.decode([plain]) == [plain]  # histories from before encryption still read
+    assert await codec.decode([plain]) == [plain]  # the codec server shows clear text as it is
+    [refused] = await EncryptionCodec(codec.keys).decode([plain])  # the worker does not take it
+    with pytest.raises(ApplicationError) as error:
+        contract_data_converter.payload_converter.from_payloads([refused], [ConfirmReply])
+    assert error.value.type == NOT_ENCRYPTED and "--codec-endpoint" in error.value.message
 
 
 def test_key_ring_from_the_environment_or_a_file(tmp_path):
@@ -162,8 +197,17 @@ def test_key_ring_from_the_environment_or_a_file(tmp_path):
     assert repr(ring_) == "KeyRing(kid1, kid0)"  # never the keys, e.g. in a traceback
     file = tmp_path / "codec.keys"
     file.write_text(f"# newest first\nkid1:{b64(KEYS['kid1'])}\n\nkid0:{b64(KEYS['kid0'])}  # retiring\n")
+    file.chmod(0o600)
     assert KeyRing.from_env({KEY_FILE_VARIABLE: str(file)}) == ring_
     assert KeyRing.from_env({}) is None
+    file.chmod(0o644)
+    with pytest.raises(KeyRingError, match="mode 644.*chmod 600"):
+        KeyRing.from_env({KEY_FILE_VARIABLE: str(file)})
+
+
+def test_production_mode_refuses_to_run_without_a_key_ring():
+    with pytest.raises(KeyRingError, match="TELECOM_MODE=production needs a key ring"):
+        data_converter(environ={"TELECOM_MODE": "production"})
 
 
 @pytest.mark.parametrize("value, message", [
@@ -194,3 +238,24 @@ def test_without_keys_the_converter_is_plain_pydantic_and_warns_loudly(caplog):
     assert "CLEAR TEXT" in caplog.text and KEYS_VARIABLE in caplog.text
     encrypting = data_converter(environ={KEYS_VARIABLE: f"kid1:{b64(KEYS['kid1'])}"})
     assert isinstance(encrypting.payload_codec, EncryptionCodec) and encrypting.payload_codec.keys.current == "kid1"
+
+
+async def test_clear_text_is_refused_when_a_key_ring_is_configured(engine):
+    """A client that forgot the codec (a plain `temporal workflow start --input …`) cannot put
+    personal data into Temporal by mistake and have it used: the case fails, the update is refused."""
+    async with await encrypted_env(ring("kid0")) as env, build_worker(env.client, engine, task_queue=TEST_QUEUE):
+        plain = without_codec(env.client)
+        handle = await plain.start_workflow("ComplaintClosure", fraud_complaint().model_dump(mode="json"),
+                                            id="complaint-C1", task_queue=TEST_QUEUE)
+        with pytest.raises(WorkflowFailureError) as failure:
+            await handle.result()
+        assert failure.value.cause.type == NOT_ENCRYPTED and failure.value.cause.non_retryable
+        assert rows(engine, Case) == []
+
+        complaints = Complaints(env.client, TEST_QUEUE)
+        await complaints.start(complaint("C2"))
+        with pytest.raises(WorkflowUpdateFailedError) as refused:
+            await plain.get_workflow_handle("complaint-C2").execute_update(
+                "assign_handler", {"handler": "h.li", "actor": "desk.wang"})
+        assert refused.value.cause.type == NOT_ENCRYPTED and refused.value.cause.non_retryable
+        assert (await complaints.status("C2")).assignee is None

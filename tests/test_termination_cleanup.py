@@ -165,7 +165,8 @@ async def test_clean_termination_runs_180_days_and_writes_every_record_once(env,
     assert case.details["id_masked"] is None and case.details["certificate_id"] == "DC-termination-T1"
     certificate = one(engine, DataErasure, workflow_id=WID)
     assert near(certificate.erased_at, erase_at)
-    assert certificate.erased == {"customerline": 2, "provisioningorder": 0, "billingaccount": 1, "customercontact": 1}
+    assert certificate.erased == {"customerline": 2, "provisioningorder": 0, "billingaccount": 1, "customercontact": 1,
+                                  "case": 1, "notification": 1, "archiveentry": 0, "caseevent": 6, "slaevent": 0}
     assert rows(engine, CustomerContact) == [] and rows(engine, TerminationClaim) == []
     assert {line.holder_hash for line in rows(engine, CustomerLine)} == {"erased"}
 

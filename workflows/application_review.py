@@ -34,7 +34,7 @@ with workflow.unsafe.imports_passed_through():
                                 NotificationRecord)
     from models.sla import SlaEventKind
 
-    from .case import CaseBook, invalid_input, local_date, refuse
+    from .case import CaseBook, UnknownNames, case_input, case_signal, invalid_input, local_date, refuse
     from .sla import Firing
 
 REVIEW, PROVISIONING, SUPPLEMENT = "review", "provisioning", "supplement"
@@ -45,8 +45,8 @@ ADAPTER_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coeff
 
 
 @workflow.defn(name=WORKFLOW_TYPE, failure_exception_types=[ValidationError])
-class ApplicationReview:
-    @workflow.init
+class ApplicationReview(UnknownNames):
+    @case_input
     def __init__(self, application: ApplicationInput) -> None:
         self.application = application
         self.book = CaseBook(CaseType.application, self._details)
@@ -212,7 +212,7 @@ class ApplicationReview:
 
     # --- fact from the provisioning system ----------------------------------------------
 
-    @workflow.signal(name=COMPLETED_SIGNAL, description="The OSS reports the order activated (fire-and-forget).")
+    @case_signal(COMPLETED_SIGNAL, "The OSS reports the order activated (fire-and-forget).")
     def provisioning_completed(self, report: ProvisioningCompleted) -> None:
         expected = order_id(self.application.application_id)
         if report.order_id != expected or self.decision is None or self.decision.outcome is not Outcome.approved:

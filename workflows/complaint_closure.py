@@ -16,7 +16,7 @@ with workflow.unsafe.imports_passed_through():
     from models.records import ArchiveRecord, CaseFacts, Channel, SlaEventRecord
     from models.sla import SlaEventKind
 
-    from .case import CaseBook, invalid_input, local_date, refuse
+    from .case import CaseBook, UnknownNames, case_input, check_event_time, invalid_input, local_date, refuse
     from .sla import Firing
 
 REPLY, CONFIRMATION = "reply", "confirmation"
@@ -25,11 +25,10 @@ DESK = "complaint-desk"
 
 
 @workflow.defn(name=WORKFLOW_TYPE, failure_exception_types=[ValidationError])
-class ComplaintClosure:
-    @workflow.init
+class ComplaintClosure(UnknownNames):
+    @case_input
     def __init__(self, complaint: ComplaintInput) -> None:
-        # Only plain assignments here: an error in __init__ fails the task, not the case, so every
-        # input check is in `run`.
+        # Only plain assignments here: the input checks that need the policy are in `run`.
         self.complaint = complaint
         self.book = CaseBook(CaseType.complaint, self._details)
         self.received_at: datetime = complaint.received_at or workflow.now()
@@ -50,8 +49,7 @@ class ComplaintClosure:
                                 f"{complaint.complaint_id!r}, not {workflow.info().workflow_id!r}")
         policy = (await self.book.bind_policy()).complaint
         received_day = local_date(self.received_at, self.book.policy.timezone)
-        if self.received_at > workflow.now() + self.book.policy.clock_skew:
-            raise invalid_input("received_at: must not be in the future")
+        check_event_time("received_at", self.received_at, self.book.policy)
         if complaint.event_date > received_day:
             raise invalid_input(f"event_date: {complaint.event_date} is after the complaint was received "
                                 f"({received_day})")

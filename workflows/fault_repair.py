@@ -37,7 +37,7 @@ with workflow.unsafe.imports_passed_through():
     from models.records import ArchiveRecord, CaseFacts, Channel, CompensationKind, CompensationRecord
     from models.sla import SlaEventKind
 
-    from .case import CaseBook, invalid_input, refuse
+    from .case import CaseBook, UnknownNames, case_input, check_event_time, invalid_input, refuse
     from .sla import Firing
 
 RESPONSE, RESOLUTION, STATUTORY = "response", "resolution", "statutory"
@@ -57,8 +57,8 @@ LOOKUP_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interv
 
 
 @workflow.defn(name=WORKFLOW_TYPE, failure_exception_types=[ValidationError])
-class FaultRepair:
-    @workflow.init
+class FaultRepair(UnknownNames):
+    @case_input
     def __init__(self, ticket: FaultInput) -> None:
         self.ticket = ticket
         self.book = CaseBook(CaseType.fault, self._details)
@@ -85,8 +85,7 @@ class FaultRepair:
             raise invalid_input(f"workflow id must be {ticket.workflow_id!r} for ticket {ticket.ticket_id!r}, "
                                 f"not {workflow.info().workflow_id!r}")
         policy = (await self.book.bind_policy()).fault
-        if self.reported_at > workflow.now() + self.book.policy.clock_skew:
-            raise invalid_input("reported_at: must not be in the future")
+        check_event_time("reported_at", self.reported_at, self.book.policy)
         clocks = self.book.clocks
         async with self.book.lock:  # human actions wait until the ticket is diagnosed
             await clocks.start(RESPONSE, policy.response_clock(ticket.severity), self.reported_at)

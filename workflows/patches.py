@@ -8,5 +8,13 @@ LOCAL_STEPS = "local-steps"
 that asks for them, which saves a server round trip each. Both are short and idempotent."""
 
 
+SIGNAL_REFUSALS = "signal-refusals"
+"""Issue 13: a malformed signal is recorded on the case's event log; before, it was only logged."""
+
+
 def local_steps() -> bool:
     return workflow.patched(LOCAL_STEPS)
+
+
+def recorded_signal_refusals() -> bool:
+    return workflow.patched(SIGNAL_REFUSALS)

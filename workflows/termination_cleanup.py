@@ -58,7 +58,7 @@ with workflow.unsafe.imports_passed_through():
                                     Settlement, TerminationInput, TerminationStage, TerminationState,
                                     TerminationStatus, erasure_time)
 
-    from .case import CaseBook, invalid_input, local_date, refuse
+    from .case import CaseBook, UnknownNames, case_input, case_signal, invalid_input, local_date, refuse
     from .sla import Firing
 
 PAYMENT, REFUND, EQUIPMENT, QUARANTINE, RETENTION = "payment", "refund", "equipment", "quarantine", "retention"
@@ -70,8 +70,8 @@ ADAPTER_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coeff
 
 
 @workflow.defn(name=WORKFLOW_TYPE, failure_exception_types=[ValidationError])
-class TerminationCleanup:
-    @workflow.init
+class TerminationCleanup(UnknownNames):
+    @case_input
     def __init__(self, request: TerminationInput) -> None:
         self.request = request
         self.book = CaseBook(CaseType.termination, self._details)
@@ -224,7 +224,7 @@ class TerminationCleanup:
                          "cancelled")
         # While received, the checks may still be running: the handler checks again once they have.
 
-    @workflow.signal(name=PAYMENT_SIGNAL, description="Billing reports a payment (fire-and-forget, once per reference).")
+    @case_signal(PAYMENT_SIGNAL, "Billing reports a payment (fire-and-forget, once per reference).")
     def payment_received(self, payment: PaymentReceived) -> None:
         if payment.reference in self.references:
             return
