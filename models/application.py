@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, ConfigDict, Field, model_validator
 
-from .common import Actor, CaseId, Contract, Customer, Day, Region, ShortText, StaffId, StateChange, Text, Timestamp
+from .common import (Actor, CaseId, Contract, Customer, Day, Inbound, Region, ShortText, StaffId, StateChange, Text,
+                     Timestamp)
 from .identity import CITIZEN_NUMBER_TYPES, IdentityDocument, IdType, ProtectedIdentity
 from .sla import ClockStatus
 
@@ -60,7 +61,7 @@ FINAL_STATES = frozenset({ApplicationState.completed, ApplicationState.rejected,
                           ApplicationState.failed})
 
 
-class Material(Contract):
+class Material(Inbound):
     kind: MaterialKind
     document_id: DocumentId
 
@@ -71,14 +72,14 @@ class Applicant(Customer):
     identity: IdentityDocument
 
 
-class Proxy(Contract):
+class Proxy(Inbound):
     """Someone applying on the applicant's behalf: both IDs are needed (令25号 Art. 6)."""
 
     name: str = Field(min_length=1, max_length=100)
     identity: IdentityDocument = Field(description="the proxy's own ID document (令25号 Art. 6)")
 
 
-class ApplicationInput(Contract):
+class ApplicationInput(Inbound):
     model_config = ConfigDict(hide_input_in_errors=True)  # errors never echo names, phones or ID numbers
 
     application_id: CaseId
@@ -120,19 +121,19 @@ def order_id(application_id: str) -> str:
 
 # --- human actions --------------------------------------------------------------------------
 
-class Approve(Contract):
+class Approve(Inbound):
     actor: StaffId
     note: Text | None = None
     override_reason: Text | None = Field(
         default=None, description="required when pre-review flagged the application (e.g. line limit)")
 
 
-class Reject(Contract):
+class Reject(Inbound):
     actor: StaffId
     reason: Text = Field(description="told to the customer")
 
 
-class RequestSupplement(Contract):
+class RequestSupplement(Inbound):
     """The reviewer asks for (more or better) materials: the review clock waits for the customer."""
 
     actor: StaffId
@@ -140,19 +141,19 @@ class RequestSupplement(Contract):
     note: Text | None = None
 
 
-class SupplyMaterials(Contract):
+class SupplyMaterials(Inbound):
     materials: list[Material] = Field(min_length=1, max_length=50)
     actor: Actor = "customer"
 
 
-class Cancel(Contract):
+class Cancel(Inbound):
     reason: Text
     actor: Actor = "customer"
 
 
 # --- fact from the provisioning system (OSS) ------------------------------------------------
 
-class ProvisioningCompleted(Contract):
+class ProvisioningCompleted(Inbound):
     order_id: str = Field(min_length=1, max_length=80)
     activated_at: Timestamp
     customer_caused_delay: bool = Field(

@@ -35,10 +35,16 @@ def _check_text(value: Any) -> None:
 
 
 class Contract(BaseModel):
-    """Base of every public model: unknown fields are an error, so typos never pass silently, and no
-    text carries characters that break storage or display (a NUL byte fails on PostgreSQL)."""
+    """Base of every public model: unknown fields are an error, so typos never pass silently."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Inbound(Contract):
+    """Base of what clients send (inputs, update arguments, signals, and the models inside them): no
+    text carries characters that break storage or display (a NUL byte fails on PostgreSQL). Not on
+    every model: our own results and the policy are read far more often and need no such check
+    (tests/test_boundary.py checks that everything a client sends is Inbound)."""
 
     @field_validator("*")
     @classmethod
@@ -124,7 +130,7 @@ def _phone(value: str) -> str:
 Phone = Annotated[str, StringConstraints(max_length=40), AfterValidator(_phone)]
 
 
-class Customer(Contract):
+class Customer(Inbound):
     """Who the case is for. Name and phone are personal data: stored once, never in summaries."""
 
     customer_ref: CustomerRef

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, Field
 
-from .common import Actor, CaseId, Contract, Customer, Day, StaffId, StateChange, Text, Timestamp
+from .common import Actor, CaseId, Contract, Customer, Day, Inbound, StaffId, StateChange, Text, Timestamp
 from .sla import ClockStatus
 
 WORKFLOW_TYPE = "ComplaintClosure"
@@ -43,7 +43,7 @@ class ComplaintState(StrEnum):
     closed = "closed"
 
 
-class ComplaintInput(Contract):
+class ComplaintInput(Inbound):
     complaint_id: CaseId
     channel: ComplaintChannel
     customer: Customer
@@ -62,17 +62,17 @@ def workflow_id(complaint_id: str) -> str:
     return f"complaint-{complaint_id}"
 
 
-class AssignHandler(Contract):
+class AssignHandler(Inbound):
     handler: StaffId
     actor: StaffId
 
 
-class RecordFindings(Contract):
+class RecordFindings(Inbound):
     findings: Text
     actor: StaffId
 
 
-class SendReply(Contract):
+class SendReply(Inbound):
     """The written reply (书面反馈) to the customer."""
 
     reply: Text
@@ -80,13 +80,13 @@ class SendReply(Contract):
     actor: StaffId
 
 
-class ConfirmReply(Contract):
+class ConfirmReply(Inbound):
     satisfied: bool
     comment: str | None = Field(default=None, max_length=2000)
     actor: Actor = "customer"
 
 
-class SubmitClosure(Contract):
+class SubmitClosure(Inbound):
     """Closing the loop (闭环管理) needs both; they feed the quality assessment."""
 
     cause_analysis: Text

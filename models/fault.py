@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, Field, StringConstraints
 
-from .common import Actor, CaseId, Contract, Customer, Region, ShortText, StaffId, StateChange, Text, Timestamp
+from .common import Actor, CaseId, Contract, Customer, Inbound, Region, ShortText, StaffId, StateChange, Text, Timestamp
 from .sla import ClockStatus
 
 WORKFLOW_TYPE = "FaultRepair"
@@ -53,7 +53,7 @@ class FaultChannel(StrEnum):
     store = "store"
 
 
-class FaultInput(Contract):
+class FaultInput(Inbound):
     ticket_id: CaseId
     service_id: ServiceId
     region: Region = Field(description="urban or rural: decides the statutory cap (条例 Art. 32)")
@@ -76,19 +76,19 @@ def workflow_id(ticket_id: str) -> str:
     return f"fault-{ticket_id}"
 
 
-class AssignTechnician(Contract):
+class AssignTechnician(Inbound):
     """Dispatch, or reassign to another technician."""
 
     technician: StaffId
     actor: StaffId
 
 
-class HoldTicket(Contract):
+class HoldTicket(Inbound):
     reason: ShortText = Field(description="why the customer is unavailable, e.g. no access to the premises")
     actor: StaffId
 
 
-class ResumeTicket(Contract):
+class ResumeTicket(Inbound):
     reason: ShortText
     actor: StaffId
 
@@ -106,23 +106,23 @@ class FaultCause(StrEnum):
     other = "other"
 
 
-class ResolveFault(Contract):
+class ResolveFault(Inbound):
     cause_code: FaultCause
     fix: Text
     actor: StaffId
 
 
-class ConfirmRepair(Contract):
+class ConfirmRepair(Inbound):
     comment: str | None = Field(default=None, max_length=2000)
     actor: Actor = "customer"
 
 
-class ReopenTicket(Contract):
+class ReopenTicket(Inbound):
     reason: Text = Field(description="what is still wrong")
     actor: Actor = "customer"
 
 
-class CancelTicket(Contract):
+class CancelTicket(Inbound):
     reason: Text = Field(description="e.g. reported in error")
     actor: Actor = "customer"
 

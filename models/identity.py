@@ -30,7 +30,7 @@ from enum import StrEnum
 
 from pydantic import ConfigDict, Field, field_validator
 
-from .common import Contract
+from .common import Contract, Inbound
 
 HASH_KEY_ENV = "TELECOM_ID_HASH_KEY"
 MODE_ENV = "TELECOM_MODE"
@@ -226,7 +226,7 @@ def tagged(stored_hash: str) -> str:
     return stored_hash if "$" in stored_hash else f"{LEGACY_KEY_ID}${stored_hash}"
 
 
-class IdentityDocument(Contract):
+class IdentityDocument(Inbound):
     """An ID document as verified at the counter or online (令25号 Art. 6–7)."""
 
     model_config = ConfigDict(hide_input_in_errors=True)

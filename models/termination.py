@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints, field_validator
 
 from .application import ServiceType
-from .common import Actor, CaseId, Contract, Customer, Fen, StaffId, StateChange, Text, add_months
+from .common import Actor, CaseId, Contract, Customer, Fen, Inbound, StaffId, StateChange, Text, add_months
 from .identity import IdentityDocument, IdType
 from .policy import TerminationPolicy
 from .sla import ClockStatus
@@ -42,7 +42,7 @@ class TerminationReason(StrEnum):
     other = "other"
 
 
-class TerminationInput(Contract):
+class TerminationInput(Inbound):
     model_config = ConfigDict(hide_input_in_errors=True)  # errors never echo names, phones or ID numbers
 
     request_id: CaseId
@@ -109,12 +109,12 @@ class TerminationStage(StrEnum):
 
 # --- human actions and the billing signal ---------------------------------------------------
 
-class RecordEquipmentReturn(Contract):
+class RecordEquipmentReturn(Inbound):
     serials: list[Serial] = Field(min_length=1, max_length=10, description="the devices handed back")
     actor: StaffId = Field(description="who received them (store or engineer)")
 
 
-class ReclaimNumber(Contract):
+class ReclaimNumber(Inbound):
     """The last holder takes a quarantined number back: the ID must be theirs."""
 
     model_config = ConfigDict(hide_input_in_errors=True)
@@ -124,12 +124,12 @@ class ReclaimNumber(Contract):
     actor: Actor = "customer"
 
 
-class CancelTermination(Contract):
+class CancelTermination(Inbound):
     reason: Text
     actor: Actor = "customer"
 
 
-class PaymentReceived(Contract):
+class PaymentReceived(Inbound):
     """Fire-and-forget from billing; a repeated reference is the same payment."""
 
     reference: Reference

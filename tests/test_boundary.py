@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import typing
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from pydantic import BaseModel
 from temporalio.api.common.v1 import Payload
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowFailureError, WorkflowQueryFailedError, WorkflowUpdateFailedError
@@ -18,6 +21,7 @@ from temporalio.common import RawValue
 from temporalio.exceptions import ApplicationError
 
 from activities.records import RECORD_REFUSED, CaseRecords
+from models.common import Inbound
 from models.complaint import ComplaintInput, ConfirmReply
 from models.contract import CONTRACTS
 from models.converter import MAX_PAYLOAD_BYTES, Undecodable, contract_data_converter
@@ -263,3 +267,20 @@ def test_a_value_the_database_cannot_store_fails_the_step_for_good_naming_it(eng
     assert refused.value.type == RECORD_REFUSED and refused.value.non_retryable
     assert "fault-OVER step 001-repaired" in refused.value.message and str(10 ** 25) not in refused.value.message
     assert rows(engine, Case, "fault-OVER") == []  # nothing half-written
+
+
+def _models_in(model: type[BaseModel]) -> Iterator[type[BaseModel]]:
+    yield model
+    for field in model.model_fields.values():
+        for hint in [field.annotation, *_args(field.annotation)]:
+            if isinstance(hint, type) and issubclass(hint, BaseModel):
+                yield from _models_in(hint)
+
+
+def _args(hint: Any) -> list[Any]:
+    return [a for arg in typing.get_args(hint) for a in (arg, *_args(arg))]
+
+
+def test_everything_a_client_sends_has_its_text_checked():
+    sent = {m for c in CONTRACTS for top in (c.input, *c.updates.values(), *c.signals.values()) for m in _models_in(top)}
+    assert len(sent) > 25 and [m.__name__ for m in sent if not issubclass(m, Inbound)] == []
