@@ -28,10 +28,10 @@ from temporalio.contrib.pydantic import PydanticJSONPlainPayloadConverter, Pydan
 from temporalio.converter import DataConverter
 from temporalio.exceptions import ApplicationError
 
-VALIDATION_ERROR = "ValidationError"
+VALIDATION_ERROR, UNDECRYPTABLE = "ValidationError", "UndecryptablePayload"
 MAX_PAYLOAD_BYTES = 256 * 1024
 """One input or argument; the largest valid one (50 materials, 4 000-character texts) is far below."""
-JSON, NULL = b"json/plain", b"binary/null"
+JSON, NULL, ENCRYPTED = b"json/plain", b"binary/null", b"binary/encrypted"
 REFUSED = b"telecom/refused"
 """Set by the codec (models.payloads) on a payload it will not open, with the reason; only this
 converter reads it, so the refusal reaches the workflow as a typed error, not as a task failure."""
@@ -133,6 +133,9 @@ class ContractPayloadConverter(PydanticPayloadConverter):
             raise refusal(payload.data.decode(errors="replace"),
                           type=payload.metadata.get(REFUSAL_TYPE, b"").decode() or VALIDATION_ERROR)
         name = _hint_name(hint)
+        if encoding == ENCRYPTED:  # the codec (models.payloads) would have opened it
+            raise refusal(f"{name}: the payload is encrypted and this process has no key ring (set "
+                          "TELECOM_CODEC_KEYS or TELECOM_CODEC_KEY_FILE)", type=UNDECRYPTABLE)
         if encoding not in (JSON, NULL):
             raise refusal(f"{name}: payload encoding {encoding.decode(errors='replace')[:40]!r} is not accepted; "
                           "send JSON (encoding json/plain)")

@@ -45,12 +45,12 @@ from temporalio.converter import (DataConverter, DefaultFailureConverter, Defaul
                                   PayloadCodec, PayloadConverter)
 from temporalio.exceptions import ApplicationError
 
-from .converter import VALIDATION_ERROR, contract_data_converter, refused_payload
+from .converter import ENCRYPTED, UNDECRYPTABLE, VALIDATION_ERROR, contract_data_converter, refused_payload
 
 KEYS_VARIABLE, KEY_FILE_VARIABLE = "TELECOM_CODEC_KEYS", "TELECOM_CODEC_KEY_FILE"
 MODE_VARIABLE, PRODUCTION = "TELECOM_MODE", "production"
-NOT_ENCRYPTED, UNDECRYPTABLE = "PayloadNotEncrypted", "UndecryptablePayload"
-ENCODING = b"binary/encrypted"
+NOT_ENCRYPTED = "PayloadNotEncrypted"
+ENCODING = ENCRYPTED
 KEY_ID = "encryption-key-id"
 NONCE_BYTES, TAG_BYTES = 12, 16
 MAX_LAYERS = 4

@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from temporalio.client import Client, WorkflowQueryFailedError, WorkflowUpdateFailedError
-from temporalio.exceptions import FailureError
+from temporalio.exceptions import ApplicationError, FailureError
 from temporalio.service import RPCError
 
 from models.common import TASK_QUEUE
@@ -129,6 +129,8 @@ async def _run(args: argparse.Namespace) -> str:
         reason = error.cause.message if isinstance(error.cause, FailureError) else str(error.cause or error)
         raise Fail(f"{args.action} refused: {reason}") from None
     except WorkflowQueryFailedError as error:  # e.g. the case failed: the reason
+        raise Fail(f"{args.action} {args.id}: {error.message}") from None
+    except ApplicationError as error:  # an answer this process cannot read, e.g. without the key ring
         raise Fail(f"{args.action} {args.id}: {error.message}") from None
     except RPCError as error:  # e.g. NOT_FOUND: no such case, or it has already completed
         raise Fail(f"{args.action} {args.id}: {error.message}") from None
