@@ -56,7 +56,8 @@ def _primary_message_only(context: sa.engine.ExceptionContext) -> Exception | No
 def checkpoint_wal(engine: sa.Engine) -> None:
     """After an erasure: copy SQLite's WAL into the database and truncate it, so the page images
     that still hold erased values leave the -wal file. Raises while readers or another checkpoint
-    keep it from completing, so the erasure activity is retried. PostgreSQL keeps old row versions until VACUUM (README)."""
+    keep it from completing, so the erasure activity is retried. PostgreSQL keeps old row versions
+    until VACUUM (README)."""
     if engine.dialect.name != "sqlite":
         return
     with engine.connect() as connection:

@@ -222,7 +222,8 @@ def data_converter(keys: KeyRing | None = None, environ: Mapping[str, str] = os.
     keys = keys or KeyRing.from_env(environ)
     if keys is None:
         if environ.get(MODE_VARIABLE) == PRODUCTION:
-            raise KeyRingError(f"{MODE_VARIABLE}={PRODUCTION} needs a key ring: set {KEYS_VARIABLE} or {KEY_FILE_VARIABLE}")
+            raise KeyRingError(f"{MODE_VARIABLE}={PRODUCTION} needs a key ring: set {KEYS_VARIABLE} or "
+                               f"{KEY_FILE_VARIABLE}")
         _warn_unencrypted()
         return contract_data_converter
     return dataclasses.replace(contract_data_converter, payload_codec=EncryptionCodec(keys),

@@ -19,5 +19,6 @@ UNKNOWN_WORKFLOW_TYPE = "UnknownWorkflowType"
 class UnknownWorkflow:
     @workflow.run
     async def run(self, args: Sequence[RawValue]) -> None:
+        known = ", ".join(c.workflow_type for c in CONTRACTS)
         raise ApplicationError(f"no workflow type {workflow.info().workflow_type!r} on this task queue; known types: "
-                               f"{', '.join(c.workflow_type for c in CONTRACTS)}", type=UNKNOWN_WORKFLOW_TYPE, non_retryable=True)
+                               f"{known}", type=UNKNOWN_WORKFLOW_TYPE, non_retryable=True)
