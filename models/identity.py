@@ -13,9 +13,6 @@ back to a public development key, with a warning."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import dataclasses
 import functools
 import hashlib
 import hmac
@@ -31,12 +28,11 @@ from enum import StrEnum
 from pydantic import ConfigDict, Field, field_validator
 
 from .common import Contract, Inbound
+from .key_rings import KID, Ring, parse_entries
 
 HASH_KEY_ENV = "TELECOM_ID_HASH_KEY"
 MODE_ENV = "TELECOM_MODE"
 MIN_SECRET_BYTES = 32
-KID = r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
-"""A key id, as for the payload keys (models.payloads)."""
 HASH_MAX_LENGTH = 64 + 1 + 64
 """Column width of a stored hash, `<kid>$<64 hex>`."""
 LEGACY_KEY_ID = "legacy"
@@ -53,18 +49,8 @@ class HashKeyError(ValueError):
     """An unusable TELECOM_ID_HASH_KEY; the message names the variable and key ids, never a key."""
 
 
-@dataclasses.dataclass(frozen=True, repr=False)
-class HashKeyRing:
-    """Key id → secret, newest first."""
-
-    keys: Mapping[str, bytes]
-
-    def __repr__(self) -> str:  # key ids only: a ring in a log or a traceback shows no key
-        return f"HashKeyRing({', '.join(self.keys)})"
-
-    @property
-    def current(self) -> str:
-        return next(iter(self.keys))
+class HashKeyRing(Ring):
+    """Key id → HMAC secret, newest first."""
 
 
 def hash_keys(environ: Mapping[str, str] = os.environ) -> HashKeyRing:
@@ -87,25 +73,13 @@ def _parse_ring(text: str, production: bool) -> HashKeyRing:
                     "anyone can recover them. Never use this with real customers' data (set %s=production "
                     "and a key ring). !!!", HASH_KEY_ENV, MODE_ENV)
         return HashKeyRing({DEV_KEY_ID: _DEV_SECRET})
-    keys: dict[str, bytes] = {}
-    for n, entry in enumerate(filter(None, (e.strip() for e in re.split(r"[,\n]", text))), 1):
-        kid, sep, encoded = (part.strip() for part in entry.partition(":"))
-        # An entry that is not in shape may be a bare secret: say where it is, never what it is.
-        if not sep or not re.fullmatch(KID, kid):
-            raise HashKeyError(f"{HASH_KEY_ENV}: entry {n} is not 'kid:<base64 secret>' with a key id of "
-                               "1-64 letters, digits, '.', '_' or '-'")
-        if kid in keys:
-            raise HashKeyError(f"{HASH_KEY_ENV}: key id {kid!r} appears twice")
-        try:
-            secret = base64.b64decode(encoded, validate=True)
-        except binascii.Error:
-            raise HashKeyError(f"{HASH_KEY_ENV}: key {kid!r} is not valid base64") from None
+    keys = parse_entries(text, HASH_KEY_ENV, HashKeyError)
+    for kid, secret in keys.items():
         if len(secret) < MIN_SECRET_BYTES:
             raise HashKeyError(f"{HASH_KEY_ENV}: key {kid!r} is too weak: {len(secret)} bytes, at least "
                                f"{MIN_SECRET_BYTES} random bytes are needed")
         if production and secret == _DEV_SECRET:
             raise HashKeyError(f"{HASH_KEY_ENV}: key {kid!r} is the public development key")
-        keys[kid] = secret
     if not keys:
         raise HashKeyError(f"{HASH_KEY_ENV} holds no key")
     return HashKeyRing(keys)

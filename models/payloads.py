@@ -25,8 +25,6 @@ protobuf binary form, associated data = the key id in UTF-8), the 16-byte tag la
 
 from __future__ import annotations
 
-import base64
-import binascii
 import dataclasses
 import functools
 import logging
@@ -46,6 +44,7 @@ from temporalio.converter import (DataConverter, DefaultFailureConverter, Defaul
 from temporalio.exceptions import ApplicationError
 
 from .converter import ENCRYPTED, UNDECRYPTABLE, VALIDATION_ERROR, contract_data_converter, refused_payload
+from .key_rings import KID, Ring, parse_entries
 
 KEYS_VARIABLE, KEY_FILE_VARIABLE = "TELECOM_CODEC_KEYS", "TELECOM_CODEC_KEY_FILE"
 MODE_VARIABLE, PRODUCTION = "TELECOM_MODE", "production"
@@ -60,7 +59,6 @@ CLEAR_REFUSALS = frozenset({VALIDATION_ERROR, "InvalidInput", "InvalidAction", N
                             "UnknownWorkflowType", "UnknownUpdate", "UnknownQuery"})
 """The contract's refusals: their messages name fields, states, ids and key ids, never a value, so
 they stay readable without the codec (the CLI, and query failures, which no client can decode)."""
-_KID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 log = logging.getLogger("telecom.payloads")
 
@@ -73,46 +71,23 @@ class UndecryptablePayload(ValueError):
     """A payload this key ring cannot open: unknown key id, or tampered or truncated data."""
 
 
-@dataclasses.dataclass(frozen=True, repr=False)
-class KeyRing:
+@dataclasses.dataclass(frozen=True, repr=False)  # again: the check below runs after Ring's __init__
+class KeyRing(Ring):
     """Key id → 256-bit key, newest first."""
-
-    keys: Mapping[str, bytes]
-
-    def __repr__(self) -> str:  # key ids only: a ring in a log or a traceback shows no key
-        return f"KeyRing({', '.join(self.keys)})"
 
     def __post_init__(self) -> None:
         if not self.keys:
             raise KeyRingError("a key ring needs at least one key")
         for kid, key in self.keys.items():
-            if not _KID.match(kid):
+            if not re.fullmatch(KID, kid):
                 raise KeyRingError(f"key id {kid!r}: use 1-64 letters, digits, '.', '_' or '-'")
             if len(key) != 32:
                 raise KeyRingError(f"key {kid!r} has {len(key)} bytes; AES-256 needs exactly 32")
 
-    @property
-    def current(self) -> str:
-        return next(iter(self.keys))
-
     @classmethod
     def parse(cls, text: str, source: str) -> KeyRing:
         """`kid:base64` entries separated by commas or new lines; `#` comments and blanks ignored."""
-        keys: dict[str, bytes] = {}
-        for entry in re.split(r"[,\n]", text):
-            entry = entry.split("#", 1)[0].strip()
-            if not entry:
-                continue
-            kid, sep, encoded = entry.partition(":")
-            kid = kid.strip()
-            if not sep:
-                raise KeyRingError(f"{source}: entry {kid[:8]!r}… is not 'kid:base64'")
-            if kid in keys:
-                raise KeyRingError(f"{source}: key id {kid!r} appears twice")
-            try:
-                keys[kid] = base64.b64decode(encoded.strip(), validate=True)
-            except binascii.Error:
-                raise KeyRingError(f"{source}: key {kid!r} is not valid base64") from None
+        keys = parse_entries(text, source, KeyRingError)
         try:
             return cls(keys)
         except KeyRingError as error:

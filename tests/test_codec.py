@@ -211,7 +211,7 @@ def test_production_mode_refuses_to_run_without_a_key_ring():
 
 
 @pytest.mark.parametrize("value, message", [
-    ("kid1", "not 'kid:base64'"),
+    ("kid1", "entry 1 is not 'kid:<base64 secret>'"),
     ("kid1:not-base64!", "'kid1' is not valid base64"),
     (f"kid1:{b64(b'short')}", "'kid1' has 5 bytes"),
     (f"kid1:{b64(KEYS['kid1'])},kid1:{b64(KEYS['kid0'])}", "'kid1' appears twice"),

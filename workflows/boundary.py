@@ -71,7 +71,9 @@ def _one_argument(input: HandleUpdateInput) -> None:
 
 
 def _type(error: BaseException) -> str:
-    return error.type or "ApplicationError" if isinstance(error, ApplicationError) else type(error).__name__
+    if isinstance(error, ApplicationError):
+        return error.type or "ApplicationError"
+    return type(error).__name__
 
 
 def _describe(error: BaseException) -> str:
