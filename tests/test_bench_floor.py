@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
+from temporalio.api.enums.v1 import EventType
 
 from activities.database import make_engine
 from bench.floor import FLOOR_TYPE, Floor, FloorShape, floor_step
@@ -22,10 +24,14 @@ async def test_floor_has_the_shape_it_is_given(env, activities, local_activities
     engine = make_engine("sqlite://")  # the floor writes nothing
     async with build_worker(env.client, engine, task_queue=TEST_QUEUE, extra_workflows=[Floor],
                             extra_activities=[floor_step]):
-        # While the updates are sent, time stands still: under load the test server would otherwise skip
-        # the day the floor's waiting timer runs, and that timer would fire instead of being canceled.
+        # The updates come once the floor waits for people, as a process's do once the case is open, and
+        # time stands still meanwhile: otherwise updates sent during its first activities find no timer
+        # to cancel, or a skipped day fires it (both seen under load).
         with env.auto_time_skipping_disabled():
             handle = await env.client.start_workflow(FLOOR_TYPE, shape, id="floor-1", task_queue=TEST_QUEUE)
+            while not [e async for e in handle.fetch_history_events()
+                       if e.event_type == EventType.EVENT_TYPE_TIMER_STARTED]:
+                await asyncio.sleep(0.05)
             for n in range(shape.updates):
                 await handle.execute_update("step", {"n": n})
         began = await env.get_current_time()
