@@ -28,7 +28,8 @@ from temporalio.contrib.pydantic import PydanticJSONPlainPayloadConverter, Pydan
 from temporalio.converter import DataConverter
 from temporalio.exceptions import ApplicationError
 
-VALIDATION_ERROR, UNDECRYPTABLE = "ValidationError", "UndecryptablePayload"
+from .errors import NOT_JSON, UNDECRYPTABLE, VALIDATION_ERROR, Undecodable, invalid, refusal
+
 MAX_PAYLOAD_BYTES = 256 * 1024
 """One input or argument; the largest valid one (50 materials, 4 000-character texts) is far below."""
 JSON, NULL, ENCRYPTED = b"json/plain", b"binary/null", b"binary/encrypted"
@@ -38,43 +39,9 @@ converter reads it, so the refusal reaches the workflow as a typed error, not as
 REFUSAL_TYPE = "refusal-type"
 
 
-class Undecodable:
-    """Stands in for a workflow input or signal argument that could not be read."""
-
-    __slots__ = ("error",)
-
-    def __init__(self, error: ApplicationError) -> None:
-        self.error = error
-
-    def __repr__(self) -> str:
-        return f"Undecodable({self.error.type}: {self.error.message})"
-
-
-def refusal(message: str, problems: Sequence[dict[str, str]] = (), type: str = VALIDATION_ERROR) -> ApplicationError:
-    return ApplicationError(message, {"problems": list(problems)}, type=type, non_retryable=True)
-
-
 def refused_payload(error_type: str, message: str) -> Payload:
     """What the codec hands on in place of a payload it will not open."""
     return Payload(metadata={"encoding": REFUSED, REFUSAL_TYPE: error_type.encode()}, data=message.encode())
-
-
-MAX_PROBLEMS = 20
-
-
-NOT_JSON = ("not UTF-8 JSON (send UTF-8 without a byte-order mark; a lone surrogate escape such as \\ud800 "
-            "is not text)")
-
-
-def invalid(error: ValidationError, what: str) -> ApplicationError:
-    """Field path and message of each problem, never the input value; a bounded list."""
-    if any(e["type"] == "json_invalid" for e in error.errors()):
-        return refusal(f"{what}: {NOT_JSON}: {error.errors()[0]['msg']}")
-    problems = [{"field": ".".join(str(part)[:64] for part in e["loc"]) or "(input)", "problem": e["msg"]}
-                for e in error.errors(include_url=False, include_input=False, include_context=False)]
-    shown = "; ".join(f"{p['field']}: {p['problem']}" for p in problems[:5])
-    more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
-    return refusal(f"{what}: {shown}{more}", problems[:MAX_PROBLEMS])
 
 
 def _contract_models() -> tuple[frozenset[type], frozenset[type]]:

@@ -43,7 +43,8 @@ from temporalio.converter import (DataConverter, DefaultFailureConverter, Defaul
                                   PayloadCodec, PayloadConverter)
 from temporalio.exceptions import ApplicationError
 
-from .converter import ENCRYPTED, UNDECRYPTABLE, VALIDATION_ERROR, contract_data_converter, refused_payload
+from .converter import ENCRYPTED, contract_data_converter, refused_payload
+from .errors import UNDECRYPTABLE, VALIDATION_ERROR
 from .key_rings import KID, Ring, parse_entries
 
 KEYS_VARIABLE, KEY_FILE_VARIABLE = "TELECOM_CODEC_KEYS", "TELECOM_CODEC_KEY_FILE"

@@ -18,7 +18,8 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
 from models.complaint import ComplaintInput, ComplaintStatus, ConfirmReply
-from models.converter import Undecodable, contract_data_converter
+from models.converter import contract_data_converter
+from models.errors import Undecodable
 from models.tables import Case
 from models.payloads import (
     ENCODING,

@@ -17,7 +17,7 @@ from temporalio.worker import (ExecuteWorkflowInput, HandleQueryInput, HandleUpd
 
 with workflow.unsafe.imports_passed_through():  # as the workflow modules import it: one copy of each
     from models.contract import CONTRACTS
-    from models.converter import Undecodable, refusal
+    from models.errors import Undecodable, refusal
 
     from .case import REFUSED_INPUT
 

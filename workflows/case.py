@@ -21,7 +21,7 @@ with workflow.unsafe.imports_passed_through():
     from models import search
     from models.common import CaseType, Customer, StateChange
     from models.contract import CONTRACTS
-    from models.converter import Undecodable, refusal
+    from models.errors import Undecodable, refusal
     from models.policy import Policy
     from models.records import (ArchiveRecord, CaseFacts, CompensationRecord, NotificationRecord,
                                 PolicyRequest, SlaEventRecord, Transition)
