@@ -11,6 +11,7 @@ from pydantic import AwareDatetime, ConfigDict, Field, model_validator
 
 from .common import (Actor, CaseId, Contract, Customer, Day, Inbound, Region, ShortText, StaffId, StateChange, Text,
                      Timestamp)
+from .catalog import MaterialKind, ServiceType
 from .identity import CITIZEN_NUMBER_TYPES, IdentityDocument, IdType, ProtectedIdentity
 from .sla import ClockStatus
 
@@ -19,29 +20,6 @@ COMPLETED_SIGNAL = "provisioning_completed"
 
 DocumentId = ShortText
 """Where the document is kept (document store id, scan reference); never its content."""
-
-
-class ServiceType(StrEnum):
-    mobile = "mobile"
-    fixed_line = "fixed_line"
-    broadband = "broadband"
-    iot = "iot"
-    cloud = "cloud"
-
-
-class MaterialKind(StrEnum):
-    """Documents an application may need besides the verified ID (guide 2.2 completeness check):
-    application_form 入网申请表 / 业务登记单, service_agreement 入网协议 (signed), address_proof
-    装机地址证明 (property certificate or lease), proxy_authorization 授权委托书, business_license
-    营业执照, usage_statement 物联网卡用途说明, security_commitment 网络与信息安全承诺书."""
-
-    application_form = "application_form"
-    service_agreement = "service_agreement"
-    address_proof = "address_proof"
-    proxy_authorization = "proxy_authorization"
-    business_license = "business_license"
-    usage_statement = "usage_statement"
-    security_commitment = "security_commitment"
 
 
 class ApplicationState(StrEnum):

@@ -14,7 +14,8 @@ from typing import Self
 
 from pydantic import Field, model_validator
 
-from .common import Contract
+from .catalog import MaterialKind, ServiceType
+from .common import Contract, Region
 
 OPERATOR = "operator policy"
 
@@ -112,7 +113,7 @@ class ApplicationPolicy(Contract):
     """ApplicationReview (spec §2)."""
 
     class Service(Contract):
-        """What one service type needs and promises. Names are models.application's enum values."""
+        """What one service type needs and promises. Names are models.catalog's enum values."""
 
         required_materials: list[str] = Field(description=f"{OPERATOR} (guide 2.2): what a complete application has")
         installation_fee_fen: int = Field(ge=0, description=f"{OPERATOR}: published fee, base of the 条例 Art. 31 penalty")
@@ -177,9 +178,7 @@ class ApplicationPolicy(Contract):
     @model_validator(mode="after")
     def _names_known(self) -> Self:
         if not self.model_fields_set:
-            return self  # the built-in defaults, checked by the tests (this runs while models load)
-        from .application import MaterialKind, ServiceType  # here: models.application imports this module
-        from .common import Region
+            return self  # the built-in defaults, checked by the tests
         if set(self.services) != set(ServiceType):
             raise ValueError(f"services: needs exactly {sorted(map(str, ServiceType))}, got {sorted(self.services)}")
         named = [(f"services.{name}.required_materials", service.required_materials, MaterialKind)

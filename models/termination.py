@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints, field_validator
 
-from .application import ServiceType
+from .catalog import ServiceType
 from .common import Actor, CaseId, Contract, Customer, Fen, Inbound, StaffId, StateChange, Text, add_months
 from .identity import IdentityDocument, IdType
 from .policy import TerminationPolicy
