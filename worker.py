@@ -1,27 +1,16 @@
 """The worker: connects to Temporal, registers every workflow and activity, runs until told to stop.
 
-Configuration (environment):
-  TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS*, TEMPORAL_PROFILE
-                          the Temporal connection, read by temporalio.envconfig (profiles too)
-  TELECOM_TASK_QUEUE      task queue (default telecom-service)
-  TELECOM_DATABASE_URL    SQLAlchemy URL (default sqlite:///telecom-service.db)
-  TELECOM_POLICY_FILE     policy TOML (default: the built-in policy, models/policy.py)
-  TELECOM_CALENDAR_FILE   working-day override TOML (holidays / working_days lists)
-  TELECOM_CODEC_KEYS / TELECOM_CODEC_KEY_FILE
-                          payload key ring (models/payloads.py); unset = clear text, warned at start
-  TELECOM_ID_HASH_KEY     ID-number hash key ring (models/identity.py)
-  TELECOM_MODE            development (default) or production: refuses to start without both rings
-  TELECOM_METRICS_ADDRESS host:port of the Prometheus /metrics endpoint; off when unset
-  TELECOM_MAX_CACHED_WORKFLOWS
-                          cases kept in memory between their steps (default 500); the rest are
-                          replayed from history when they next wake (README § Performance)
+Configuration: the Temporal connection from temporalio.envconfig (TEMPORAL_ADDRESS,
+TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS*, TEMPORAL_PROFILE), and the TELECOM_* settings
+(edge/settings.py; the README's table): task queue, database, policy and calendar files, both key
+rings, mode, metrics address, cache size, log level. Read once, at start; a bad value stops it with
+a message naming the variable.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import signal
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -31,26 +20,29 @@ import sqlalchemy as sa
 from pydantic import ValidationError
 from temporalio import workflow
 from temporalio.client import Client
-from temporalio.envconfig import ClientConfig
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from activities import metrics
 from activities.calendar import CalendarOverrides, load_overrides
 from activities.database import make_engine, upgrade
 from activities.deadlines import DueTimeCalculator
+from activities.inventory import InventoryChecks
+from activities.network import NetworkActivities
 from activities.notify import Notifier
+from activities.provisioning import Provisioning
 from activities.records import CaseRecords
-from models.common import TASK_QUEUE
-from models.identity import HashKeyError, hash_keys
-from models.payloads import KeyRingError, data_converter
-from models.policy import Policy
-from activities.billing import BillingSystem
-from activities.deprovisioning import Deprovisioning
-from activities.inventory import CustomerInventory, DatabaseInventory, InventoryChecks
-from activities.network import DatabaseNetwork, Network, NetworkActivities
-from activities.provisioning import DatabaseOss, Provisioning, ProvisioningSystem
 from activities.termination import termination_activities
+from adapters.billing import BillingSystem
+from adapters.deprovisioning import Deprovisioning
+from adapters.inventory import CustomerInventory, DatabaseInventory
+from adapters.network import DatabaseNetwork, Network
+from adapters.provisioning import DatabaseOss, ProvisioningSystem
+from edge import metrics
+from edge.client import connect
+from edge.id_hash import HashKeyRing, development_keys
+from edge.settings import Settings, SettingsError, load
+from models.common import TASK_QUEUE
+from models.policy import Policy
 from workflows.boundary import BoundaryInterceptor
 from workflows.unknown import UnknownWorkflow
 from workflows.application_review import ApplicationReview
@@ -60,9 +52,10 @@ from workflows.termination_cleanup import TerminationCleanup
 
 WORKFLOWS = [ApplicationReview, FaultRepair, ComplaintClosure, TerminationCleanup]
 WORKFLOW_RUNNER = SandboxedWorkflowRunner(
-    restrictions=SandboxRestrictions.default.with_passthrough_modules("models", "activities"))
-"""Our contracts and activity modules are deterministic to import: shared with the sandbox, never
-re-imported (a second copy of a model class fails pydantic's instance checks). Replayers use it too."""
+    restrictions=SandboxRestrictions.default.with_passthrough_modules("models", "activities", "adapters", "edge"))
+"""Our contracts, activity, adapter and edge modules are deterministic to import: shared with the
+sandbox, never re-imported (a second copy of a model class fails pydantic's instance checks, and a
+native extension such as the codec's cipher cannot load twice). Replayers use it too."""
 INTERCEPTORS = [BoundaryInterceptor()]
 """What our workflows do with input they cannot read (workflows.boundary); replayers take it too."""
 log = logging.getLogger("telecom.worker")
@@ -77,23 +70,26 @@ def build_worker(client: Client, engine: sa.Engine, *, policy: Policy | None = N
                  calendar: CalendarOverrides | None = None, notifier: Notifier | None = None,
                  inventory: CustomerInventory | None = None, provisioning: ProvisioningSystem | None = None,
                  network: Network | None = None, billing: BillingSystem | None = None,
-                 deprovisioning: Deprovisioning | None = None,
+                 deprovisioning: Deprovisioning | None = None, id_keys: HashKeyRing | None = None,
                  task_queue: str = TASK_QUEUE, extra_workflows: Sequence[type] = (),
                  extra_activities: Sequence[Callable] = (), **options) -> Worker:
-    """The one place that wires workflows to activities; tests call it with their own parts."""
+    """The one place that wires workflows to activities; tests call it with their own parts. The
+    default adapters unless given others; `id_keys`: the ID hash key ring (`serve` passes the
+    configured one; unset, the public development key, with a warning)."""
     replaced = {_name(w) for w in extra_workflows}  # a test's new version stands in for ours
     workflows = [w for w in WORKFLOWS if _name(w) not in replaced] + list(extra_workflows)
+    id_keys = id_keys or development_keys()
     records = CaseRecords(engine, policy or Policy(), notifier)
     due_times = DueTimeCalculator(calendar)
     lines = NetworkActivities(network or DatabaseNetwork(engine))
     stock = inventory or DatabaseInventory(engine)
-    checks, oss = InventoryChecks(stock), Provisioning(provisioning or DatabaseOss(engine, stock))
+    checks, oss = InventoryChecks(stock, id_keys), Provisioning(provisioning or DatabaseOss(engine, stock))
     return Worker(
         client, task_queue=task_queue, workflows=[*workflows, UnknownWorkflow],
         activities=[records.load_policy, records.record_transition, due_times.compute_due_times,
                     checks.pre_review, oss.submit_order, oss.record_activation,
                     lines.run_line_test, lines.look_up_service,
-                    *termination_activities(engine, billing, deprovisioning), *extra_activities],
+                    *termination_activities(engine, id_keys, billing, deprovisioning), *extra_activities],
         activity_executor=ThreadPoolExecutor(max_workers=32),
         workflow_runner=WORKFLOW_RUNNER, interceptors=INTERCEPTORS,
         # A malformed input or update argument fails that case or update, never the task forever.
@@ -105,26 +101,18 @@ def _name(workflow_class: type) -> str:
     return workflow._Definition.must_from_class(workflow_class).name
 
 
-async def connect() -> Client:
-    config = ClientConfig.load_client_connect_config()
-    config.setdefault("target_host", "localhost:7233")
-    return await Client.connect(**config, data_converter=data_converter(), runtime=metrics.runtime())
-
-
-async def serve(extra_workflows: Sequence[type] = (), extra_activities: Sequence[Callable] = ()) -> None:
-    # Both key rings, before any work: a bad one, or in production a missing one, stops the worker.
-    hash_keys()
-    data_converter()
-    policy_file, calendar_file = os.environ.get("TELECOM_POLICY_FILE"), os.environ.get("TELECOM_CALENDAR_FILE")
-    policy = Policy.from_toml(policy_file) if policy_file else Policy()
-    calendar = load_overrides(calendar_file) if calendar_file else None
-    engine = make_engine()
+async def serve(settings: Settings, extra_workflows: Sequence[type] = (),
+                extra_activities: Sequence[Callable] = ()) -> None:
+    # Everything configured is checked before any work: a bad value stops the worker at start.
+    id_keys = settings.id_hash_keys()
+    policy = _load(settings.policy_file, Policy.from_toml, "TELECOM_POLICY_FILE") or Policy()
+    calendar = _load(settings.calendar_file, load_overrides, "TELECOM_CALENDAR_FILE")
+    engine = make_engine(settings.database_url.get_secret_value())
     upgrade(engine)
-    client = await connect()
-    task_queue = os.environ.get("TELECOM_TASK_QUEUE", TASK_QUEUE)
-    worker = build_worker(client, engine, policy=policy, calendar=calendar, task_queue=task_queue,
-                          extra_workflows=extra_workflows, extra_activities=extra_activities,
-                          max_cached_workflows=int(os.environ.get("TELECOM_MAX_CACHED_WORKFLOWS", "500")),
+    client = await connect(settings, runtime=metrics.runtime(settings.metrics_address))
+    worker = build_worker(client, engine, policy=policy, calendar=calendar, id_keys=id_keys,
+                          task_queue=settings.task_queue, extra_workflows=extra_workflows,
+                          extra_activities=extra_activities, max_cached_workflows=settings.max_cached_workflows,
                           graceful_shutdown_timeout=timedelta(seconds=10))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -132,19 +120,33 @@ async def serve(extra_workflows: Sequence[type] = (), extra_activities: Sequence
         loop.add_signal_handler(sig, stop.set)
     async with worker:
         log.info("worker on %s, task queue %s, database %s, policy %s", client.service_client.config.target_host,
-                 task_queue, engine.url.render_as_string(hide_password=True), policy.version)
+                 settings.task_queue, engine.url.render_as_string(hide_password=True), policy.version)
         await stop.wait()
         log.info("stopping: finishing running activities")
     engine.dispose()
 
 
-def main(extra_workflows: Sequence[type] = (), extra_activities: Sequence[Callable] = ()) -> None:
-    logging.basicConfig(level=os.environ.get("TELECOM_LOG_LEVEL", "INFO"),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def _load(path, read: Callable, variable: str):
+    """The file a setting names, read by `read`; None when unset. Its problem names the variable."""
+    if path is None:
+        return None
     try:
-        asyncio.run(serve(extra_workflows, extra_activities))
-    except (KeyRingError, HashKeyError) as error:  # the message names the variable, never a key
-        raise SystemExit(f"telecom-worker: {error}") from None
+        return read(path)
+    except ValidationError as error:  # one line: each field and its problem
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
+                             for e in error.errors(include_url=False, include_input=False))
+        raise SettingsError(f"{variable} ({path}): {problems}") from None
+    except (OSError, ValueError) as error:  # a TOML error is a ValueError
+        raise SettingsError(f"{variable} ({path}): {error}") from None
+
+
+def main(extra_workflows: Sequence[type] = (), extra_activities: Sequence[Callable] = ()) -> None:
+    settings = load("telecom-worker")
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        asyncio.run(serve(settings, extra_workflows, extra_activities))
+    except SettingsError as error:  # the message names the variable, never a key
+        raise SystemExit(error.for_program("telecom-worker")) from None
 
 
 if __name__ == "__main__":

@@ -1,24 +1,18 @@
-"""Engine and schema: SQLite file by default, PostgreSQL by URL; the schema is Alembic's."""
+"""Engine and schema: a SQLite file or PostgreSQL, by URL (TELECOM_DATABASE_URL, edge.settings); the
+schema is Alembic's."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
-DEFAULT_URL = "sqlite:///telecom-service.db"
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
-def database_url() -> str:
-    return os.environ.get("TELECOM_DATABASE_URL", DEFAULT_URL)
-
-
-def make_engine(url: str | None = None) -> sa.Engine:
-    url = url or database_url()
+def make_engine(url: str) -> sa.Engine:
     if url.startswith("sqlite"):
         # Activities run in threads: wait a while for the writer lock, then fail and be retried
         # (a longer outage shows in the log as retries, not as one silent hang).

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Protocol
 
-from models.tables import CustomerContact, Notification
+from .tables import CustomerContact, Notification
 
 log = logging.getLogger(__name__)
 

@@ -10,13 +10,12 @@ from sqlalchemy.exc import DataError, IntegrityError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from edge.metrics import count_transition
 from models.policy import Policy
 from models.records import PolicyRequest, Transition
-from models.tables import (ArchiveEntry, Case, CaseEvent, Compensation, CustomerContact,
-                           Notification, SlaEvent)
 
-from .metrics import count_transition
 from .notify import Notifier, RecordingNotifier
+from .tables import ArchiveEntry, Case, CaseEvent, Compensation, CustomerContact, Notification, SlaEvent
 
 CASE_ID_REUSED = "CaseIdReused"
 RECORD_REFUSED = "RecordRefused"

@@ -1,12 +1,12 @@
 """Termination's own records and activities (spec §5.1, §5.7): the claim that keeps one termination
 per account, the request check, deprovisioning, number reclaim and release, and the erasure of the
 customer's personal data with its deletion certificate. Billing and the inventory are reached
-through their adapters (activities.billing, activities.deprovisioning)."""
+through their adapters (adapters.billing, adapters.deprovisioning)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from datetime import date, datetime
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,17 +14,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, delete
 from temporalio import activity
 
-from models.application import ServiceType
+from adapters.billing import BillingSystem, DatabaseBilling
+from adapters.deprovisioning import DatabaseDeprovisioning, Deprovisioning
+from edge.id_hash import HashKeyRing, hashes, protect
+from edge.sql import UTCDateTime
 from models.common import CaseType
-from models.identity import IdentityDocument
-from models.tables import UTCDateTime
 from models.termination import (AccountClaim, CheckRequest, ClaimResult, DeprovisionRequest, DeprovisionResult,
-                                EquipmentKind, ErasureCertificate, ErasureRequest, LineFacts, NumberReclaim,
-                                NumberRelease, ReclaimResult, RequestFacts)
+                                ErasureCertificate, ErasureRequest, LineFacts, NumberReclaim, NumberRelease,
+                                ReclaimResult, RequestFacts)
 
-from .billing import Billing, BillingSystem, DatabaseBilling, seed_account
+from .billing import Billing
 from .database import checkpoint_wal
-from .deprovisioning import DatabaseDeprovisioning, Deprovisioning, seed_line
 from .records import ARCHIVE, CASE, CONTACT, EVENT, NOTIFICATION, SLA_EVENT
 
 
@@ -52,22 +52,24 @@ class DataErasure(SQLModel, table=True):
 
 
 class Termination:
-    """Activities that hold their dependencies: the engine for our own records, and the adapters."""
+    """Activities that hold their dependencies: the engine for our own records, the adapters, and
+    the ID hash key ring."""
 
-    def __init__(self, engine: sa.Engine, billing: BillingSystem, lines: Deprovisioning) -> None:
+    def __init__(self, engine: sa.Engine, billing: BillingSystem, lines: Deprovisioning, keys: HashKeyRing) -> None:
         self.engine = engine
         self.billing = billing
         self.lines = lines
+        self.keys = keys
 
     @activity.defn
     def check_request(self, request: CheckRequest) -> RequestFacts:
         """Read-only: the workflow decides what is wrong. Hashing happens here, not in the
         workflow: its key is the worker's secret."""
-        protected = request.identity.protect()
-        hashes = request.identity.hashes()  # under every key of the ring: a key rotation keeps the holder
+        protected = protect(request.identity, self.keys)
+        holder = hashes(request.identity, self.keys)  # under every key of the ring: a key rotation keeps the holder
         account = self.billing.account(request.account_id)
-        matches = account is not None and self.billing.holder_matches(request.account_id, hashes)
-        active = self.lines.active_lines(account.customer_ref, hashes, request.services) if matches else {}
+        matches = account is not None and self.billing.holder_matches(request.account_id, holder)
+        active = self.lines.active_lines(account.customer_ref, holder, request.services) if matches else {}
         return RequestFacts(account_found=account is not None, identity_matches=matches,
                             account=account if matches else None, id_masked=protected.id_masked,
                             lines=[LineFacts(line_id=line, service_type=active.get(line)) for line in request.services])
@@ -112,7 +114,7 @@ class Termination:
 
     @activity.defn
     def reclaim_number(self, request: NumberReclaim) -> ReclaimResult:
-        return self.lines.reclaim(request, request.identity.hashes())
+        return self.lines.reclaim(request, hashes(request.identity, self.keys))
 
     @activity.defn
     def release_numbers(self, request: NumberRelease) -> None:
@@ -229,24 +231,13 @@ def _certificate(record: DataErasure) -> ErasureCertificate:
                               erased=record.erased, retained=record.retained)
 
 
-def termination_activities(engine: sa.Engine, billing: BillingSystem | None = None,
+def termination_activities(engine: sa.Engine, keys: HashKeyRing, billing: BillingSystem | None = None,
                            lines: Deprovisioning | None = None) -> list[Callable]:
     """Every activity TerminationCleanup runs, over the default adapters unless given others."""
     billing = billing or DatabaseBilling(engine)
-    money, termination = Billing(billing), Termination(engine, billing, lines or DatabaseDeprovisioning(engine))
+    money = Billing(billing)
+    termination = Termination(engine, billing, lines or DatabaseDeprovisioning(engine), keys)
     return [money.record_payment, money.settle, money.refund, money.return_equipment, money.charge_equipment,
             termination.check_request, termination.claim_account, termination.release_claim,
             termination.deprovision, termination.reclaim_number, termination.release_numbers,
             termination.erase_personal_data]
-
-
-def seed_subscriber(engine: sa.Engine, account_id: str, customer_ref: str, identity: IdentityDocument,
-                    lines: Iterable[tuple[ServiceType, str]], *, balance_fen: int = 0, contract_end: date | None = None,
-                    equipment: Iterable[tuple[str, EquipmentKind]] = ()) -> None:
-    """An account in service with its lines (service type, line id) and rented devices, for the
-    demo and the tests; adds only what is missing."""
-    holder = identity.protect().id_hash
-    seed_account(engine, account_id, customer_ref, holder, balance_fen=balance_fen, contract_end=contract_end,
-                 equipment=equipment)
-    for service_type, line_id in lines:
-        seed_line(engine, customer_ref, holder, service_type, line_id)

@@ -22,7 +22,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from temporalio.client import Client
 
-from models.payloads import data_converter
+from edge.codec import KeyRing, data_converter
 
 from .chart import draw
 from .processes import ROOT, DevServer
@@ -63,7 +63,7 @@ async def main() -> None:
     args = parser.parse_args()
 
     keys = "bench:" + base64.b64encode(os.urandom(32)).decode()  # payloads encrypted, as in production
-    converter = data_converter(environ={"TELECOM_CODEC_KEYS": keys})
+    converter = data_converter(KeyRing.parse(keys, "the benchmark's key ring"))
     results: dict = json.loads(args.out.read_text(encoding="utf-8")) if args.out.exists() else {}
     results["machine"] = machine(args.postgres)
     when = datetime.now(timezone.utc).isoformat(timespec="seconds")

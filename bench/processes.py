@@ -81,7 +81,9 @@ class WorkerProcess:
         self.log = log
         environ = {**os.environ, "TEMPORAL_ADDRESS": server.address, "TELECOM_DATABASE_URL": database_url,
                    "TELECOM_TASK_QUEUE": self.queue, "TELECOM_CODEC_KEYS": keys, "TELECOM_LOG_LEVEL": "INFO"}
-        for unset in ("TELECOM_METRICS_ADDRESS", "TELECOM_CODEC_KEY_FILE", "TELECOM_POLICY_FILE"):
+        # The development ID hash key, as the examples' seeding uses (edge.id_hash.development_keys).
+        for unset in ("TELECOM_METRICS_ADDRESS", "TELECOM_CODEC_KEY_FILE", "TELECOM_POLICY_FILE", "TELECOM_ID_HASH_KEY",
+                      "TELECOM_MODE"):
             environ.pop(unset, None)
         if policy_file is not None:  # else the built-in policy
             environ["TELECOM_POLICY_FILE"] = str(policy_file)

@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 from temporalio.client import Client
 from temporalio.converter import DataConverter
 
-from models.tables import Case as CaseRow
+from activities.tables import Case as CaseRow
 from tests.examples import EXAMPLES
 
 from .measure import percentile

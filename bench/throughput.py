@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from temporalio.client import Client
 
 from activities.database import make_engine, upgrade
-from activities.inventory import seed_inventory
-from activities.network import seed_services
+from adapters.inventory import seed_inventory
+from adapters.network import seed_services
 from tests.examples import EXAMPLES, Example
 
 from .floor import FLOOR_TYPE, FloorShape

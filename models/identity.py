@@ -1,88 +1,26 @@
 """Real-name identity (令25号 Art. 6–7): accepted ID documents, their number formats, and how an ID
 number is kept — a keyed hash to recognise the person plus a masked form for people, never the
-number itself (spec §1.3).
-
-The hash key ring is TELECOM_ID_HASH_KEY, newest first: "kid2:<base64>,kid1:<base64>", each secret
-at least 32 random bytes (`python -c "import base64, os; print(base64.b64encode(os.urandom(32)).decode())"`).
-The first key hashes; a person is looked up under every key, so a rotation puts the new key first
-and keeps the old one until `activities.inventory.hash_key_usage` counts no rows under it. A stored
-hash names its key: `<kid>$<64 hex>`. A masked citizen number leaves few candidates, so the key is
-all that protects the number: a ring that is set is checked in either mode; with
-TELECOM_MODE=production an unset key is an error too, while in development (the default) it falls
-back to a public development key, with a warning."""
+number itself (spec §1.3). The hashing, with its key ring, is edge.id_hash."""
 
 from __future__ import annotations
 
-import functools
-import hashlib
-import hmac
-import logging
-import os
 import re
 import string
 import unicodedata
-from collections.abc import Iterable, Mapping
 from datetime import date
 from enum import StrEnum
 
 from pydantic import ConfigDict, Field, field_validator
 
 from .common import Contract, Inbound
-from .key_rings import KID, Ring, parse_entries
 
-HASH_KEY_ENV = "TELECOM_ID_HASH_KEY"
-MODE_ENV = "TELECOM_MODE"
-MIN_SECRET_BYTES = 32
+KID = r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
+"""A key id: what names the key of a stored hash (and of an encrypted payload)."""
 HASH_MAX_LENGTH = 64 + 1 + 64
 """Column width of a stored hash, `<kid>$<64 hex>`."""
 LEGACY_KEY_ID = "legacy"
 """Hashes stored before key ids (bare hex) carry this id from migration 0005 on: keep the old key
 in the ring as `legacy:<base64 of its bytes>` to go on recognising those people."""
-DEV_KEY_ID = "dev"
-_DEV_SECRET = b"telecom-service-development-only"
-"""Public (it is in the source), hence development only; the built-in key of earlier versions."""
-
-log = logging.getLogger("telecom.identity")
-
-
-class HashKeyError(ValueError):
-    """An unusable TELECOM_ID_HASH_KEY; the message names the variable and key ids, never a key."""
-
-
-class HashKeyRing(Ring):
-    """Key id → HMAC secret, newest first."""
-
-
-def hash_keys(environ: Mapping[str, str] = os.environ) -> HashKeyRing:
-    """The configured ring, or HashKeyError. The worker calls it at start to refuse to run without
-    a usable key; hashing calls it each time (parsing is cached)."""
-    mode = environ.get(MODE_ENV) or "development"
-    if mode not in ("development", "production"):
-        raise HashKeyError(f"{MODE_ENV} must be 'development' or 'production'")
-    return _parse_ring(environ.get(HASH_KEY_ENV, "").strip(), mode == "production")
-
-
-@functools.lru_cache(maxsize=8)
-def _parse_ring(text: str, production: bool) -> HashKeyRing:
-    if not text:
-        if production:
-            raise HashKeyError(f"{HASH_KEY_ENV} is not set: production needs its own key ring, "
-                               f"'kid:<base64 of {MIN_SECRET_BYTES} random bytes>'")
-        # Cached: logged once per process.
-        log.warning("!!! %s is not set: ID numbers are hashed with the PUBLIC development key, from which "
-                    "anyone can recover them. Never use this with real customers' data (set %s=production "
-                    "and a key ring). !!!", HASH_KEY_ENV, MODE_ENV)
-        return HashKeyRing({DEV_KEY_ID: _DEV_SECRET})
-    keys = parse_entries(text, HASH_KEY_ENV, HashKeyError)
-    for kid, secret in keys.items():
-        if len(secret) < MIN_SECRET_BYTES:
-            raise HashKeyError(f"{HASH_KEY_ENV}: key {kid!r} is too weak: {len(secret)} bytes, at least "
-                               f"{MIN_SECRET_BYTES} random bytes are needed")
-        if production and secret == _DEV_SECRET:
-            raise HashKeyError(f"{HASH_KEY_ENV}: key {kid!r} is the public development key")
-    if not keys:
-        raise HashKeyError(f"{HASH_KEY_ENV} holds no key")
-    return HashKeyRing(keys)
 
 
 class IdType(StrEnum):
@@ -133,7 +71,7 @@ def citizen_check_digit(first17: str) -> str:
     return _CHECK[sum(int(d) * w for d, w in zip(first17, _WEIGHTS)) % 11]
 
 
-def _fold(number: str) -> str:
+def fold(number: str) -> str:
     """NFKC turns full-width (Chinese IME) and other compatibility characters into ASCII, so one
     number typed either way is one number; white space of any kind goes. Only ASCII letters are
     upper-cased: str.upper() would turn 'ß' into 'SS'."""
@@ -143,7 +81,7 @@ def _fold(number: str) -> str:
 def normalise_id_number(id_type: IdType, number: str) -> str:
     """The canonical form of `number` for `id_type`; ValueError says what is wrong without
     repeating the number (error messages end up in histories and logs)."""
-    number = _fold(number)
+    number = fold(number)
     if any(ch.isdigit() and not ch.isascii() for ch in number):
         raise ValueError(f"a {id_type} number may use only the digits 0-9: other digits (Arabic-Indic, "
                          "Devanagari, …) are not accepted")
@@ -173,33 +111,6 @@ def mask(number: str) -> str:
     return number[:keep] + "*" * (len(number) - 2 * keep) + number[-keep:]
 
 
-def id_hashes(id_type: IdType, number: str, keys: HashKeyRing | None = None) -> list[str]:
-    """`<kid>$<HMAC-SHA256 hex>` of the canonical number under every key of the ring, newest
-    first: a lookup matches any of them. The three documents that carry the 公民身份号码 hash
-    alike, so a person is one person whichever they show."""
-    family = "cn-citizen" if id_type in CITIZEN_NUMBER_TYPES else str(id_type)
-    message = f"{family}:{_fold(number)}".encode()
-    return [f"{kid}${hmac.new(secret, message, hashlib.sha256).hexdigest()}"
-            for kid, secret in (keys or hash_keys()).keys.items()]
-
-
-def id_hash(id_type: IdType, number: str, keys: HashKeyRing | None = None) -> str:
-    """The hash to store: under the ring's current (first) key."""
-    return id_hashes(id_type, number, keys)[0]
-
-
-def hash_list(hashes: str | Iterable[str]) -> list[str]:
-    """Lookups take one hash or a person's hashes under every key; a bare str is one hash, not
-    its characters."""
-    return [hashes] if isinstance(hashes, str) else list(hashes)
-
-
-def tagged(stored_hash: str) -> str:
-    """A hash as stored from now on: one recorded before key ids (bare hex, e.g. in a case that
-    was open across the upgrade) gets the id migration 0005 gave such hashes."""
-    return stored_hash if "$" in stored_hash else f"{LEGACY_KEY_ID}${stored_hash}"
-
-
 class IdentityDocument(Inbound):
     """An ID document as verified at the counter or online (令25号 Art. 6–7)."""
 
@@ -224,14 +135,6 @@ class IdentityDocument(Inbound):
             raise ValueError("manual entry of ID data is not accepted: use a card reader or online "
                              "verification (MIIT 2016, 令25号)")
         return source
-
-    def protect(self, keys: HashKeyRing | None = None) -> ProtectedIdentity:
-        return ProtectedIdentity(id_type=self.id_type, id_masked=mask(self.id_number),
-                                 id_hash=id_hash(self.id_type, self.id_number, keys))
-
-    def hashes(self, keys: HashKeyRing | None = None) -> list[str]:
-        """The person's hash under every key, current first: what lookups match."""
-        return id_hashes(self.id_type, self.id_number, keys)
 
 
 class ProtectedIdentity(Contract):

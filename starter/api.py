@@ -8,14 +8,12 @@ from typing import Any
 from pydantic import BaseModel
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.envconfig import ClientConfig
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from models import application, fault, search, termination
 from models.common import TASK_QUEUE
 from models.complaint import (AssignHandler, ComplaintInput, ComplaintStatus, ConfirmReply, RecordFindings,
                               SendReply, SubmitClosure, workflow_id)
-from models.payloads import data_converter
 from workflows.application_review import ApplicationReview
 from workflows.complaint_closure import ComplaintClosure
 from workflows.fault_repair import FaultRepair
@@ -28,13 +26,6 @@ class CaseAlreadyExists(Exception):
     def __init__(self, workflow_id: str) -> None:
         super().__init__(f"case {workflow_id} already exists; ask for its handle instead of starting it again")
         self.workflow_id = workflow_id
-
-
-async def connect(profile: str | None = None) -> Client:
-    """Connect as the worker does: envconfig (TEMPORAL_ADDRESS, profiles, TLS, API key) and pydantic JSON."""
-    config = ClientConfig.load_client_connect_config(profile)
-    config.setdefault("target_host", "localhost:7233")
-    return await Client.connect(**config, data_converter=data_converter())
 
 
 class _Cases:

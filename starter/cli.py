@@ -1,9 +1,10 @@
 """Ops CLI over the typed API: `telecom <process> start FILE|-`, `status ID`, `<update> ID [JSON|-]`.
 
-The connection comes from temporalio.envconfig (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, profiles, TLS);
-the task queue for `start` from --task-queue, else TELECOM_TASK_QUEUE, else telecom-service.
+The connection comes from temporalio.envconfig (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, profiles, TLS),
+the key ring and mode from the TELECOM_* settings (edge.settings); the task queue for `start` from
+--task-queue, else TELECOM_TASK_QUEUE, else telecom-service.
 Exit codes: 0 done, 1 refused or failed (case exists, update refused, not found, no server),
-2 invalid input (nothing was sent).
+2 invalid input or settings (nothing was sent).
 """
 
 from __future__ import annotations
@@ -22,10 +23,12 @@ from temporalio.client import Client, WorkflowQueryFailedError, WorkflowUpdateFa
 from temporalio.exceptions import ApplicationError, FailureError
 from temporalio.service import RPCError
 
+from edge.client import connect
+from edge.settings import Settings, load
 from models.common import TASK_QUEUE
 from models.contract import CONTRACTS
 
-from .api import Applications, CaseAlreadyExists, Complaints, Faults, Terminations, connect
+from .api import Applications, CaseAlreadyExists, Complaints, Faults, Terminations
 
 UpdateMethod = Callable[[Any, str, Any], Awaitable[BaseModel]]
 
@@ -65,8 +68,7 @@ def _parser() -> argparse.ArgumentParser:
             dest="action", required=True, metavar="ACTION")
         start = actions.add_parser("start", help=f"start a {name} case from a JSON {process.input.__name__}")
         start.add_argument("input", metavar="FILE|-", help="JSON file, or - for stdin")
-        start.add_argument("--task-queue", default=os.environ.get("TELECOM_TASK_QUEUE", TASK_QUEUE),
-                           help="default: $TELECOM_TASK_QUEUE or %(default)s")
+        start.add_argument("--task-queue", help=f"default: $TELECOM_TASK_QUEUE or {TASK_QUEUE}")
         actions.add_parser("status", help="query the case's status").add_argument("id")
         for update, (model, _) in process.updates.items():
             sub = actions.add_parser(update, help=f"send {update} ({model.__name__})")
@@ -96,7 +98,7 @@ def _read(path: str) -> str:
         raise Fail(f"cannot read {path}: {error.strerror}", 2) from None
 
 
-async def _run(args: argparse.Namespace) -> str:
+async def _run(args: argparse.Namespace, settings: Settings) -> str:
     process = PROCESSES[args.process]
     # Validate first: an invalid request needs no server.
     request: BaseModel | None = None
@@ -107,18 +109,19 @@ async def _run(args: argparse.Namespace) -> str:
         request = (_load(model, _read("-"), "stdin") if args.argument == "-"
                    else _load(model, args.argument, "the argument"))
     try:
-        client = await connect()
+        client = await connect(settings)
     except RuntimeError as error:  # the SDK's "Failed client connect"
         raise Fail(f"cannot connect to Temporal: {error}") from None
     if args.action == "start":
-        api = process.api(client, args.task_queue)
+        task_queue = args.task_queue or settings.task_queue
+        api = process.api(client, task_queue)
         try:
             handle = await api.start(request)
         except CaseAlreadyExists as error:
             raise Fail(str(error)) from None
         # Like `temporal workflow start`: return at once, whether or not a worker is running yet.
         return json.dumps({"workflow_id": handle.id, "run_id": handle.result_run_id,
-                           "task_queue": args.task_queue}, indent=2)
+                           "task_queue": task_queue}, indent=2)
     api = process.api(client, TASK_QUEUE)
     try:
         if args.action == "status":
@@ -139,8 +142,9 @@ async def _run(args: argparse.Namespace) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
+    settings = load("telecom", status=2)
     try:
-        print(asyncio.run(_run(args)))
+        print(asyncio.run(_run(args, settings)))
     except Fail as error:
         print(f"telecom: {error}", file=sys.stderr)
         sys.exit(error.code)

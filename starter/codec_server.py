@@ -34,12 +34,13 @@ not `{"payloads": [...]}` in protobuf JSON, or failing to parse in any way); a b
 a payload that does not open (unknown key id, altered or truncated data) 422, for the whole batch.
 Payloads hold personal data: neither the answers nor the log lines quote anything of a body.
 
-Configuration (environment):
+Configuration (the TELECOM_* settings, edge/settings.py and the README's table):
   TELECOM_CODEC_TOKEN           required, at least 16 characters
   TELECOM_CODEC_ADDRESS         where to listen (default 127.0.0.1:8081)
   TELECOM_CODEC_ALLOWED_ORIGIN  the Web UI's origin (default http://localhost:8233)
   TELECOM_CODEC_SESSION_HOURS   how long a sign-in lasts, more than 0 and at most 720 (default 8)
-  TELECOM_CODEC_KEYS or TELECOM_CODEC_KEY_FILE   the key ring, see models/payloads.py
+  TELECOM_CODEC_KEYS or TELECOM_CODEC_KEY_FILE   the key ring, see edge/codec.py
+  TELECOM_LOG_LEVEL             (default INFO)
 """
 
 from __future__ import annotations
@@ -48,7 +49,6 @@ import hmac
 import html
 import json
 import logging
-import os
 import re
 import secrets
 import time
@@ -58,17 +58,14 @@ from aiohttp import hdrs, web
 from google.protobuf import json_format
 from temporalio.api.common.v1 import Payload, Payloads
 
-from models.payloads import EncryptionCodec, KeyRing, UndecryptablePayload
-
-DEFAULT_ADDRESS = "127.0.0.1:8081"
-DEFAULT_ORIGIN = "http://localhost:8233"
-MIN_TOKEN_LENGTH = 16
+from edge.codec import EncryptionCodec, UndecryptablePayload
+from edge.settings import MAX_SESSION_HOURS, MIN_TOKEN_LENGTH, Settings, load
 MAX_BODY = 8 * 1024 * 1024
 """Room for a batch of payloads at Temporal's default 2 MiB payload limit."""
 MAX_DEPTH = 32
 """JSON nesting allowed in a body; a real one nests at most 5 deep: {"payloads": [{"externalPayloads": [{…"""
 SESSION_COOKIE = "telecom_codec_session"
-DEFAULT_SESSION_HOURS, MAX_SESSION_HOURS = 8.0, 720.0
+DEFAULT_SESSION_HOURS = 8.0
 MAX_SESSIONS = 1000
 
 log = logging.getLogger("telecom.codec")
@@ -232,28 +229,23 @@ def _page(message: str, status: int = 200) -> web.Response:
     return web.Response(text=LOGIN_PAGE.format(message=html.escape(message)), status=status, content_type="text/html")
 
 
-def from_env() -> tuple[CodecServer, str, int]:
-    keys = KeyRing.from_env()
-    if keys is None:
+def from_settings(settings: Settings) -> tuple[CodecServer, str, int]:
+    """The server the settings describe, and where it listens; ValueError names what is missing."""
+    if settings.payload_keys is None:
         raise ValueError("no key ring: set TELECOM_CODEC_KEYS or TELECOM_CODEC_KEY_FILE")
-    host, _, port = os.environ.get("TELECOM_CODEC_ADDRESS", DEFAULT_ADDRESS).rpartition(":")
-    if not host or not port.isdigit():
-        raise ValueError("TELECOM_CODEC_ADDRESS must be host:port")
-    hours = os.environ.get("TELECOM_CODEC_SESSION_HOURS", "").strip() or str(DEFAULT_SESSION_HOURS)
-    try:
-        session_hours = float(hours)
-    except ValueError:
-        raise ValueError(f"TELECOM_CODEC_SESSION_HOURS must be a number of hours, e.g. 8, not {hours!r}") from None
-    server = CodecServer(EncryptionCodec(keys, strict=False), os.environ.get("TELECOM_CODEC_TOKEN", ""),
-                         os.environ.get("TELECOM_CODEC_ALLOWED_ORIGIN", DEFAULT_ORIGIN), session_hours)
+    if settings.codec_token is None:
+        raise ValueError(f"TELECOM_CODEC_TOKEN is required, at least {MIN_TOKEN_LENGTH} characters")
+    host, _, port = settings.codec_address.rpartition(":")
+    server = CodecServer(EncryptionCodec(settings.payload_keys, strict=False), settings.codec_token.get_secret_value(),
+                         settings.codec_allowed_origin, settings.codec_session_hours)
     return server, host, int(port)
 
 
 def main() -> None:
-    logging.basicConfig(level=os.environ.get("TELECOM_LOG_LEVEL", "INFO"),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = load("telecom-codec-server")
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        server, host, port = from_env()
+        server, host, port = from_settings(settings)
     except ValueError as error:
         raise SystemExit(f"telecom-codec-server: {error}") from None
     log.info("codec server on http://%s:%d for origin %s, key ids %s (encrypting with %s), sign-ins last %gh",

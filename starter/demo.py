@@ -1,7 +1,8 @@
 """Demo: drive one case of each process end to end through the typed API, printing every step and
 the case's Web UI link. Needs a running server and worker (scripts/run starts both):
-`python -m starter.demo`. Connection as the worker (TEMPORAL_ADDRESS, ...); TELECOM_TASK_QUEUE;
-TELECOM_UI_URL (default http://localhost:8233) for the links.
+`python -m starter.demo`. Connection as the worker (TEMPORAL_ADDRESS, ...); the settings
+TELECOM_TASK_QUEUE, TELECOM_UI_URL (default http://localhost:8233) for the links, and
+TELECOM_DEMO_RUN, the run whose subscriber `python -m starter.seed` added (edge/settings.py).
 """
 
 from __future__ import annotations
@@ -17,16 +18,17 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel
 from temporalio.client import Client, WorkflowHandle
 
-from activities.seed import DEMO_ID, demo_account
+from adapters.seed import DEMO_ID, demo_account
+from edge.client import connect
+from edge.settings import Settings, load
 from models.application import ApplicationInput, Approve
-from models.common import TASK_QUEUE
 from models.complaint import (AssignHandler, ComplaintInput, ComplaintStatus, ConfirmReply, RecordFindings,
                               SendReply, SubmitClosure)
 from models.fault import AssignTechnician, ConfirmRepair, FaultInput, ResolveFault
 from models.policy import Policy
 from models.termination import PaymentReceived, RecordEquipmentReturn, TerminationInput
 
-from .api import Applications, Complaints, Faults, Terminations, connect
+from .api import Applications, Complaints, Faults, Terminations
 
 PICKUP_TIMEOUT = 30.0
 
@@ -38,12 +40,12 @@ class DemoFailed(Exception):
 class Demo:
     """What every process demo shares: the client, the task queue, a unique run id, printing."""
 
-    def __init__(self, client: Client, task_queue: str, ui_url: str) -> None:
+    def __init__(self, client: Client, task_queue: str, ui_url: str, run_id: str | None = None) -> None:
         self.client = client
         self.task_queue = task_queue
         self.ui_url = ui_url.rstrip("/")
-        self.run_id = os.environ.get("TELECOM_DEMO_RUN") or datetime.now().strftime("%Y%m%d%H%M%S")
-        """scripts/run sets it, after seeding the run's subscriber account (activities.seed)."""
+        self.run_id = run_id or datetime.now().strftime("%Y%m%d%H%M%S")
+        """scripts/run sets it, after seeding the run's subscriber account (starter.seed)."""
 
     def url(self, workflow_id: str) -> str:
         return f"{self.ui_url}/namespaces/{self.client.namespace}/workflows/{workflow_id}"
@@ -162,13 +164,12 @@ DEMOS: list[Callable[[Demo], Awaitable[None]]] = [application, fault, complaint,
 """One function per process, run in order."""
 
 
-async def run() -> None:
+async def run(settings: Settings) -> None:
     try:
-        client = await connect()
+        client = await connect(settings)
     except RuntimeError as error:  # the SDK's "Failed client connect"
         raise DemoFailed(f"cannot connect to Temporal: {error}") from None
-    demo = Demo(client, os.environ.get("TELECOM_TASK_QUEUE", TASK_QUEUE),
-                os.environ.get("TELECOM_UI_URL", "http://localhost:8233"))
+    demo = Demo(client, settings.task_queue, settings.ui_url, settings.demo_run)
     for process in DEMOS:
         await process(demo)
 
@@ -177,8 +178,9 @@ def main() -> None:
     # os._exit skips interpreter teardown, where the SDK's native threads can abort (exit -6) or
     # hang a process whose work is done, above all after an abandoned RPC (temporalio/sdk-python#300).
     code = 0
+    settings = load("demo")
     try:
-        asyncio.run(run())
+        asyncio.run(run(settings))
     except DemoFailed as error:
         print(f"demo failed: {error}", file=sys.stderr)
         code = 1

@@ -4,7 +4,7 @@ the way `scripts/run` starts them. Tests drive it with the real `temporal` CLI (
 or a Python client that does not go through our models (`Stack.client`).
 
 Use the module-scoped `stack` fixture: `from .cli_harness import stack  # noqa: F401`. A test module
-that needs outside-world state beyond `python -m activities.seed` (e.g. the accounts its
+that needs outside-world state beyond `python -m starter.seed` (e.g. the accounts its
 terminations close) defines `seed_outside_world(engine)`; it runs before the worker starts, so the
 worker never competes with the test for the SQLite file.
 
@@ -207,13 +207,13 @@ class Stack:
             return False
 
     def seed(self, seed: Callable[[sa.Engine], None] | None = None) -> None:
-        """`python -m activities.seed` (coverage, number pool, network lines, a demo subscriber),
+        """`python -m starter.seed` (coverage, number pool, network lines, a demo subscriber),
         then the test module's own outside world, before the worker opens the database."""
         with open(self.seed_log, "ab") as out:
-            done = subprocess.run([sys.executable, "-m", "activities.seed", "1"], cwd=Path(__file__).parents[1],
+            done = subprocess.run([sys.executable, "-m", "starter.seed", "1"], cwd=Path(__file__).parents[1],
                                   env=self.env(TELECOM_DATABASE_URL=self.records_url), stdout=out,
                                   stderr=subprocess.STDOUT, timeout=120)
-        assert done.returncode == 0, f"python -m activities.seed failed:\n{tail(self.seed_log)}"
+        assert done.returncode == 0, f"python -m starter.seed failed:\n{tail(self.seed_log)}"
         if seed is not None:
             # As the worker sees it: no ID hash key (or other telecom setting) from the outside.
             outside = {k: os.environ.pop(k) for k in list(os.environ) if k.startswith("TELECOM_")}
@@ -298,14 +298,14 @@ class Stack:
             return list(json_format.Parse(response.read(), Payloads()).payloads)
 
     def keys(self):
-        from models.payloads import KeyRing
+        from edge.codec import KeyRing
         return KeyRing.parse(self.key_file.read_text(encoding="utf-8"), str(self.key_file))
 
     async def client(self, data_converter=None):
         """A Python client; by default with the project's encrypted converter (the key ring)."""
         from temporalio.client import Client
 
-        from models.payloads import data_converter as encrypted
+        from edge.codec import data_converter as encrypted
         return await Client.connect(self.address, namespace=self.namespace,
                                     data_converter=data_converter or encrypted(self.keys()))
 

@@ -18,10 +18,10 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from activities.database import make_engine, upgrade
-from activities.inventory import seed_inventory
-from activities.network import seed_services
+from adapters.inventory import seed_inventory
+from adapters.network import seed_services
 from models import search
-from models.payloads import data_converter
+from edge.codec import data_converter
 from models.policy import Policy
 from worker import build_worker
 

@@ -100,12 +100,13 @@ TERMINATION_ID = {"id_type": "resident_id_card", "id_number": "11010519491231002
 
 
 def _subscriber(engine: sa.Engine, data: dict[str, Any]) -> None:
-    from activities.termination import seed_subscriber
+    from adapters.seed import seed_subscriber
+    from edge.id_hash import development_keys
     from models.identity import IdentityDocument
     # A broadband line takes no pool number, so any number of copies can be seeded.
     seed_subscriber(engine, data["account_id"], data["customer"]["customer_ref"],
                     IdentityDocument.model_validate(data["identity"]), [("broadband", data["services"][0])],
-                    equipment=[(f"ONT-{data['account_id']}", "optical_modem")])
+                    keys=development_keys(), equipment=[(f"ONT-{data['account_id']}", "optical_modem")])
 
 
 TERMINATION = Example(

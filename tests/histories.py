@@ -22,7 +22,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.database import make_engine, upgrade
 from models.complaint import ConfirmReply, RecordFindings, SendReply
-from models.payloads import data_converter
+from edge.codec import data_converter
 from starter import Complaints
 from worker import build_worker
 

@@ -15,15 +15,17 @@ from sqlmodel import Session, delete
 from temporalio.client import WorkflowFailureError, WorkflowHandle, WorkflowUpdateFailedError
 
 from activities.calendar import CalendarOverrides, WorkingCalendar
-from activities.inventory import DatabaseInventory, seed_inventory
-from activities.provisioning import DatabaseOss
+from adapters.inventory import DatabaseInventory, seed_inventory
+from adapters.provisioning import DatabaseOss
 from models.application import (ApplicationInput, ApplicationState, ApplicationStatus, Approve,
                                  MaterialKind, OrderState, PreReview, ProvisioningCompleted, Reject,
                                  RequestSupplement, ReviewFlagCode, SupplyMaterials)
-from models.identity import IdType, citizen_check_digit, id_hash, mask
-from models.inventory_tables import CustomerLine, IdentityFlag, NumberStatus, PoolNumber, ProvisioningOrder
+from edge.id_hash import development_keys, hash_keys, id_hash
+from models.identity import IdType, citizen_check_digit, mask
+from adapters.inventory import CustomerLine, IdentityFlag, NumberStatus, PoolNumber
+from adapters.provisioning import ProvisioningOrder
 from models.policy import ApplicationPolicy, Policy
-from models.tables import ArchiveEntry, Case, CaseEvent, Compensation, CustomerContact, Notification, SlaEvent
+from activities.tables import ArchiveEntry, Case, CaseEvent, Compensation, CustomerContact, Notification, SlaEvent
 from workflows.application_review import ApplicationReview
 from worker import build_worker
 
@@ -34,7 +36,8 @@ TZ = "Asia/Shanghai"
 ID = "11010519491231002X"
 """The specimen number of GB 11643-1999."""
 PROXY_ID = "44030419850101001" + citizen_check_digit("44030419850101001")
-HOLDER = id_hash(IdType.resident_id_card, ID)
+DEV_KEYS = development_keys()
+HOLDER = id_hash(IdType.resident_id_card, ID, DEV_KEYS)
 WID = "application-A1"
 MOBILE = [{"kind": "application_form", "document_id": "DOC-1"}, {"kind": "service_agreement", "document_id": "DOC-2"}]
 ADDRESS = {"kind": "address_proof", "document_id": "DOC-3"}
@@ -449,18 +452,17 @@ async def test_a_non_python_service_drives_a_case_with_plain_json(env, app_worke
     assert result["state"] == "completed" and result["id_masked"] == "1101**********002X"
     [case] = rows(engine, Case, WID)
     assert case.details["proxy_id_masked"] == mask(PROXY_ID)
-    assert case.details["proxy_id_hash"] == id_hash(IdType.resident_id_card, PROXY_ID)
+    assert case.details["proxy_id_hash"] == id_hash(IdType.resident_id_card, PROXY_ID, DEV_KEYS)
 
 
 def test_id_numbers_hash_per_person_and_mask_short_numbers():
-    household = id_hash(IdType.household_register, ID)
-    assert household == HOLDER != id_hash(IdType.foreign_passport, ID)  # one 公民身份号码, one person
+    household = id_hash(IdType.household_register, ID, DEV_KEYS)
+    assert household == HOLDER != id_hash(IdType.foreign_passport, ID, DEV_KEYS)  # one 公民身份号码, one person
     assert mask("H12345678") == "H1*****78" and mask("12345678") == "12****78"
 
 
-def test_hash_key_comes_from_the_environment(monkeypatch):
-    monkeypatch.setenv("TELECOM_ID_HASH_KEY", "prod-1:" + "QUJD" * 11)
-    assert id_hash(IdType.resident_id_card, ID) != HOLDER
+def test_the_hash_is_the_key_rings():
+    assert id_hash(IdType.resident_id_card, ID, hash_keys("prod-1:" + "QUJD" * 11, production=True)) != HOLDER
 
 
 def test_the_default_application_policy_is_consistent_and_typos_are_refused():

@@ -24,11 +24,11 @@ from activities.records import RECORD_REFUSED, CaseRecords
 from models.common import Inbound
 from models.complaint import ComplaintInput, ConfirmReply
 from models.contract import CONTRACTS
-from models.converter import MAX_PAYLOAD_BYTES, contract_data_converter
+from edge.converter import MAX_PAYLOAD_BYTES, contract_data_converter
 from models.errors import Undecodable
 from models.policy import Policy
 from models.records import CompensationRecord, Transition
-from models.tables import Case, CaseEvent, CustomerContact
+from activities.tables import Case, CaseEvent, CustomerContact
 
 from .conftest import TEST_QUEUE, rows
 from .examples import EXAMPLES

@@ -16,8 +16,8 @@ import pytest
 from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 
-from models.converter import contract_data_converter
-from models.tables import Case
+from edge.converter import contract_data_converter
+from activities.tables import Case
 from starter import Complaints, cli
 from worker import build_worker
 

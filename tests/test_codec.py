@@ -18,10 +18,10 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
 from models.complaint import ComplaintInput, ComplaintStatus, ConfirmReply
-from models.converter import contract_data_converter
+from edge.converter import contract_data_converter
 from models.errors import Undecodable
-from models.tables import Case
-from models.payloads import (
+from activities.tables import Case
+from edge.codec import (
     ENCODING,
     KEY_FILE_VARIABLE,
     KEY_ID,
@@ -34,6 +34,7 @@ from models.payloads import (
     UndecryptablePayload,
     data_converter,
 )
+from edge.settings import Settings, SettingsError
 from starter import Complaints
 from worker import WORKFLOW_RUNNER, WORKFLOWS, build_worker
 
@@ -192,23 +193,25 @@ async def test_altered_or_relabelled_payloads_fail_authentication():
     assert error.value.type == NOT_ENCRYPTED and "--codec-endpoint" in error.value.message
 
 
-def test_key_ring_from_the_environment_or_a_file(tmp_path):
-    ring_ = KeyRing.from_env({KEYS_VARIABLE: f"kid1:{b64(KEYS['kid1'])}, kid0:{b64(KEYS['kid0'])}"})
+def test_key_ring_from_the_settings_or_a_file(tmp_path):
+    ring_ = Settings.from_environ({KEYS_VARIABLE: f"kid1:{b64(KEYS['kid1'])}, kid0:{b64(KEYS['kid0'])}"}).payload_keys
     assert list(ring_.keys) == ["kid1", "kid0"] and ring_.current == "kid1"
     assert repr(ring_) == "KeyRing(kid1, kid0)"  # never the keys, e.g. in a traceback
     file = tmp_path / "codec.keys"
     file.write_text(f"# newest first\nkid1:{b64(KEYS['kid1'])}\n\nkid0:{b64(KEYS['kid0'])}  # retiring\n")
     file.chmod(0o600)
-    assert KeyRing.from_env({KEY_FILE_VARIABLE: str(file)}) == ring_
-    assert KeyRing.from_env({}) is None
+    assert Settings.from_environ({KEY_FILE_VARIABLE: str(file)}).payload_keys == ring_
+    assert Settings.from_environ({}).payload_keys is None
     file.chmod(0o644)
+    with pytest.raises(SettingsError, match="mode 644.*chmod 600"):
+        Settings.from_environ({KEY_FILE_VARIABLE: str(file)})
     with pytest.raises(KeyRingError, match="mode 644.*chmod 600"):
-        KeyRing.from_env({KEY_FILE_VARIABLE: str(file)})
+        KeyRing.from_file(file)
 
 
 def test_production_mode_refuses_to_run_without_a_key_ring():
-    with pytest.raises(KeyRingError, match="TELECOM_MODE=production needs a key ring"):
-        data_converter(environ={"TELECOM_MODE": "production"})
+    with pytest.raises(SettingsError, match="TELECOM_MODE=production needs a key ring"):
+        Settings.from_environ({"TELECOM_MODE": "production"})
 
 
 @pytest.mark.parametrize("value, message", [
@@ -221,23 +224,30 @@ def test_production_mode_refuses_to_run_without_a_key_ring():
 ])
 def test_bad_key_rings_are_refused_naming_the_variable_never_the_key(value, message):
     with pytest.raises(KeyRingError) as error:
-        KeyRing.from_env({KEYS_VARIABLE: value})
+        KeyRing.configured(value, None)
+    assert KEYS_VARIABLE in str(error.value) and message in str(error.value)
+    assert b64(KEYS["kid1"]) not in str(error.value)
+    with pytest.raises(SettingsError) as error:
+        Settings.from_environ({KEYS_VARIABLE: value})
     assert KEYS_VARIABLE in str(error.value) and message in str(error.value)
     assert b64(KEYS["kid1"]) not in str(error.value)
 
 
 def test_both_variables_set_is_refused(tmp_path):
-    with pytest.raises(KeyRingError, match="not both"):
-        KeyRing.from_env({KEYS_VARIABLE: f"kid1:{b64(KEYS['kid1'])}", KEY_FILE_VARIABLE: str(tmp_path / "k")})
+    file = tmp_path / "k"
+    file.write_text(f"kid0:{b64(KEYS['kid0'])}\n")
+    file.chmod(0o600)
+    with pytest.raises(SettingsError, match="not both"):
+        Settings.from_environ({KEYS_VARIABLE: f"kid1:{b64(KEYS['kid1'])}", KEY_FILE_VARIABLE: str(file)})
 
 
 def test_without_keys_the_converter_is_plain_pydantic_and_warns_loudly(caplog):
-    from models import payloads
+    from edge import codec as payloads
     payloads._warn_unencrypted.cache_clear()
     with caplog.at_level(logging.WARNING, logger="telecom.payloads"):
-        assert data_converter(environ={}) is contract_data_converter
+        assert data_converter(None) is contract_data_converter
     assert "CLEAR TEXT" in caplog.text and KEYS_VARIABLE in caplog.text
-    encrypting = data_converter(environ={KEYS_VARIABLE: f"kid1:{b64(KEYS['kid1'])}"})
+    encrypting = data_converter(KeyRing.configured(f"kid1:{b64(KEYS['kid1'])}", None))
     assert isinstance(encrypting.payload_codec, EncryptionCodec) and encrypting.payload_codec.keys.current == "kid1"
 
 

@@ -20,9 +20,10 @@ from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from models.converter import contract_data_converter
-from models.payloads import ENCODING, KEY_ID, EncryptionCodec, KeyRing, data_converter
-from starter.codec_server import MAX_BODY, MAX_DEPTH, SESSION_COOKIE, CodecServer, from_env
+from edge.converter import contract_data_converter
+from edge.codec import ENCODING, KEY_ID, EncryptionCodec, KeyRing, data_converter
+from edge.settings import Settings, SettingsError
+from starter.codec_server import MAX_BODY, MAX_DEPTH, SESSION_COOKIE, CodecServer, from_settings
 from worker import build_worker
 
 from .conftest import binary, register_search_attributes
@@ -297,29 +298,26 @@ async def test_only_encode_and_decode_exist(client):
     assert (await client.get("/decode", headers=BEARER)).status == 405
 
 
-def test_the_server_will_not_start_unsafely(monkeypatch):
-    monkeypatch.delenv("TELECOM_CODEC_KEYS", raising=False)
-    monkeypatch.delenv("TELECOM_CODEC_KEY_FILE", raising=False)
-    monkeypatch.setenv("TELECOM_CODEC_TOKEN", TOKEN)
+def test_the_server_will_not_start_unsafely():
+    environ = {"TELECOM_CODEC_TOKEN": TOKEN}
     with pytest.raises(ValueError, match="no key ring"):
-        from_env()
-    monkeypatch.setenv("TELECOM_CODEC_KEYS", "kid1:" + base64.b64encode(KEYS["kid1"]).decode())
-    monkeypatch.setenv("TELECOM_CODEC_TOKEN", "short")
-    with pytest.raises(ValueError, match="at least 16 characters"):
-        from_env()
-    monkeypatch.setenv("TELECOM_CODEC_TOKEN", TOKEN)
-    monkeypatch.setenv("TELECOM_CODEC_ADDRESS", "0.0.0.0:9000")
-    monkeypatch.delenv("TELECOM_CODEC_SESSION_HOURS", raising=False)
-    server, host, port = from_env()
+        from_settings(Settings.from_environ(environ))
+    environ["TELECOM_CODEC_KEYS"] = "kid1:" + base64.b64encode(KEYS["kid1"]).decode()
+    with pytest.raises(ValueError, match="TELECOM_CODEC_TOKEN is required"):
+        from_settings(Settings.from_environ({**environ, "TELECOM_CODEC_TOKEN": " "}))
+    with pytest.raises(SettingsError, match="TELECOM_CODEC_TOKEN: must be at least 16 characters") as refused:
+        Settings.from_environ({**environ, "TELECOM_CODEC_TOKEN": "short"})
+    assert "short" not in str(refused.value)
+    environ["TELECOM_CODEC_ADDRESS"] = "0.0.0.0:9000"
+    server, host, port = from_settings(Settings.from_environ(environ))
     assert (host, port, server.allowed_origin, server.session_seconds) == ("0.0.0.0", 9000, UI, 8 * 3600)
     assert not server.codec.strict  # reads clear text; a payload that does not open is a 422
     for hours in ["abc", "8h", "0", "-1", "nan", "721", "inf"]:
-        monkeypatch.setenv("TELECOM_CODEC_SESSION_HOURS", hours)
         problem = "a number of hours" if hours[0] in "a8" else "more than 0 and at most 720"
-        with pytest.raises(ValueError, match=f"TELECOM_CODEC_SESSION_HOURS must be {problem}"):
-            from_env()
-    monkeypatch.setenv("TELECOM_CODEC_SESSION_HOURS", " 0.5 ")
-    assert from_env()[0].session_seconds == 1800
+        with pytest.raises(SettingsError, match=f"TELECOM_CODEC_SESSION_HOURS: must be {problem}"):
+            Settings.from_environ({**environ, "TELECOM_CODEC_SESSION_HOURS": hours})
+    assert from_settings(Settings.from_environ({**environ, "TELECOM_CODEC_SESSION_HOURS": " 0.5 "}))[0].session_seconds \
+        == 1800
 
 
 # --- the real `temporal` CLI ----------------------------------------------------------------------

@@ -9,7 +9,7 @@ from temporalio.client import WorkflowUpdateFailedError
 
 from models.complaint import (AssignHandler, ComplaintInput, ComplaintState, ConfirmReply, RecordFindings,
                               SendReply, SubmitClosure)
-from models.tables import ArchiveEntry, Case, CaseEvent, CustomerContact, Notification, SlaEvent
+from activities.tables import ArchiveEntry, Case, CaseEvent, CustomerContact, Notification, SlaEvent
 from starter import Complaints
 
 from .conftest import TEST_QUEUE, rows

@@ -8,7 +8,7 @@ import asyncio
 from temporalio.client import WorkflowUpdateFailedError
 
 from models.complaint import AssignHandler, ComplaintState, ConfirmReply
-from models.tables import CaseEvent
+from activities.tables import CaseEvent
 
 from .conftest import rows
 from .test_complaint_closure import CLOSURE, complaint, investigate_and_reply

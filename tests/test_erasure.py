@@ -16,9 +16,10 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 from temporalio.testing import ActivityEnvironment
 
-from activities.billing import DatabaseBilling
+from adapters.billing import DatabaseBilling
 from activities.database import make_engine, upgrade
-from activities.deprovisioning import DatabaseDeprovisioning
+from adapters.deprovisioning import DatabaseDeprovisioning
+from edge.id_hash import development_keys
 from activities.records import CaseRecords
 from activities.termination import ERASED_TEXT, KEPT_KEYS, DataErasure, Termination, redact
 from models.complaint import (AssignHandler, ComplaintInput, ConfirmReply, RecordFindings, SendReply,
@@ -26,7 +27,7 @@ from models.complaint import (AssignHandler, ComplaintInput, ConfirmReply, Recor
 from models.policy import Policy
 from models.records import ArchiveRecord, CaseFacts, Channel, NotificationRecord, SlaEventRecord, Transition
 from models.sla import SlaEventKind
-from models.tables import ArchiveEntry, Case, CaseEvent, CustomerContact, Notification, SlaEvent
+from activities.tables import ArchiveEntry, Case, CaseEvent, CustomerContact, Notification, SlaEvent
 from models.termination import ErasureRequest
 
 from .conftest import rows
@@ -105,7 +106,7 @@ def restrict(engine: sa.Engine, ref: str = REF) -> None:
 
 
 def erase(engine: sa.Engine, ref: str = REF):
-    termination = Termination(engine, DatabaseBilling(engine), DatabaseDeprovisioning(engine))
+    termination = Termination(engine, DatabaseBilling(engine), DatabaseDeprovisioning(engine), development_keys())
     return ActivityEnvironment().run(termination.erase_personal_data, ErasureRequest(
         workflow_id=TERMINATION, account_id="ACCT-9", customer_ref=ref, services=[],
         at=T0 + timedelta(days=180), retained={"case records": "kept without personal data"}))

@@ -10,13 +10,13 @@ from pydantic import ValidationError
 from temporalio.client import WorkflowFailureError, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.worker import Replayer
 
-from activities.network import NetworkService, fail_line_tests
-from models.payloads import data_converter
-from worker import WORKFLOW_RUNNER
+from adapters.network import DatabaseNetwork, LineTestUnavailable
+from edge.codec import data_converter
+from worker import WORKFLOW_RUNNER, build_worker
 from models.fault import (AssignTechnician, CancelTicket, ConfirmRepair, FaultInput, FaultState, FaultStatus,
                           HoldTicket, LineTestOutcome, ReopenTicket, ResolveFault, ResumeTicket, Severity)
 from models.policy import FaultPolicy, Policy
-from models.tables import ArchiveEntry, Case, CaseEvent, Compensation, CustomerContact, Notification, SlaEvent
+from activities.tables import ArchiveEntry, Case, CaseEvent, Compensation, CustomerContact, Notification, SlaEvent
 from workflows.fault_repair import FaultRepair
 
 from .conftest import TEST_QUEUE, rows
@@ -349,30 +349,44 @@ async def test_bad_input_fails_with_the_field_named_and_nothing_written(env, fau
     assert rows(engine, Case) == [] and rows(engine, CustomerContact) == []
 
 
+class FlakyNetwork(DatabaseNetwork):
+    """The default network whose next `failures` line tests cannot be run (the test head is unreachable)."""
+
+    def __init__(self, engine, failures: int) -> None:
+        super().__init__(engine)
+        self.failures = failures
+
+    def line_test(self, service_id: str):
+        if self.failures > 0:
+            self.failures -= 1
+            raise LineTestUnavailable(f"line-test head unreachable for service {service_id}")
+        return super().line_test(service_id)
+
+
 @pytest.mark.parametrize("failures, outcome", [(3, LineTestOutcome.not_run), (1, LineTestOutcome.passed)])
 async def test_a_line_test_that_fails_is_retried_then_recorded_and_the_ticket_dispatched(
-        env, fault_worker, engine, tickets, failures, outcome):
-    fail_line_tests(engine, "BB-1001", failures)
-    await tickets.start(ticket(), skip=10 * SECOND)  # backoff 1 s, then 2 s
-    status = await tickets.status()
-    assert status.state is FaultState.pending and status.line_test.outcome is outcome
-    [line] = rows(engine, NetworkService)[:1]
-    assert line.failing_tests == 0  # every attempt reached the adapter: three tries at most
-    [case] = rows(engine, Case, "fault-T1")
-    assert case.details["line_test"]["outcome"] == outcome
-    ack = rows(engine, Notification, "fault-T1")[0]
-    if outcome is LineTestOutcome.passed:
-        assert status.first_response_at is not None and ack.params["diagnostic"].startswith("line test passed")
-        return
-    # No diagnostic: the bare acknowledgement is not a first response (its clock warns); the dispatch is.
-    assert "unreachable" in status.line_test.message and ack.params["diagnostic"] is None
-    assert status.first_response_at is None and "response" in status.deadlines
-    await env.sleep(10 * MINUTE)
-    status = await tickets.act(FaultRepair.assign_technician, ASSIGN)
-    assert status.first_response_at == status.history[-1].at and "response" not in status.deadlines
-    await env.sleep(HOUR)
-    [(key, at)] = sla_events(engine)
-    assert key == "response:warning-50pct" and abs(at - timedelta(minutes=7, seconds=30)) < timedelta(seconds=2)
+        env, engine, tickets, failures, outcome):
+    network = FlakyNetwork(engine, failures)
+    async with build_worker(env.client, engine, network=network, task_queue=TEST_QUEUE):
+        await tickets.start(ticket(), skip=10 * SECOND)  # backoff 1 s, then 2 s
+        status = await tickets.status()
+        assert status.state is FaultState.pending and status.line_test.outcome is outcome
+        assert network.failures == 0  # every attempt reached the adapter: three tries at most
+        [case] = rows(engine, Case, "fault-T1")
+        assert case.details["line_test"]["outcome"] == outcome
+        ack = rows(engine, Notification, "fault-T1")[0]
+        if outcome is LineTestOutcome.passed:
+            assert status.first_response_at is not None and ack.params["diagnostic"].startswith("line test passed")
+            return
+        # No diagnostic: the bare acknowledgement is not a first response (its clock warns); the dispatch is.
+        assert "unreachable" in status.line_test.message and ack.params["diagnostic"] is None
+        assert status.first_response_at is None and "response" in status.deadlines
+        await env.sleep(10 * MINUTE)
+        status = await tickets.act(FaultRepair.assign_technician, ASSIGN)
+        assert status.first_response_at == status.history[-1].at and "response" not in status.deadlines
+        await env.sleep(HOUR)
+        [(key, at)] = sla_events(engine)
+        assert key == "response:warning-50pct" and abs(at - timedelta(minutes=7, seconds=30)) < timedelta(seconds=2)
 
 
 async def test_a_service_unknown_to_the_network_rejects_the_ticket(env, fault_worker, engine, tickets):

@@ -37,7 +37,7 @@ from temporalio.converter import DataConverter, DefaultFailureConverterWithEncod
 from temporalio.service import RPCError
 
 from models.identity import citizen_check_digit, mask
-from models.payloads import ENCODING, KEY_ID, EncryptionCodec, KeyRing, UndecryptablePayload
+from edge.codec import ENCODING, KEY_ID, EncryptionCodec, KeyRing, UndecryptablePayload
 
 from .cli_harness import Stack, stack  # noqa: F401  (the module-scoped fixture)
 from .examples import TERMINATION_ID
@@ -1058,14 +1058,15 @@ MISSING = {"complaint-missing": "complaint-ht001", "termination-missing": "termi
 
 def seed_outside_world(engine: sa.Engine) -> None:
     """Every termination's account (its broadband line and modem), before the worker starts."""
-    from activities.termination import seed_subscriber
+    from adapters.seed import seed_subscriber
+    from edge.id_hash import development_keys
     from models.identity import IdentityDocument
     identity = IdentityDocument.model_validate(TERMINATION_ID)
     accounts = [(t.case_id, t.balance_fen) for t in TARGETS.values() if t.process == T]
     accounts += [(e.case_id, 0) for e in ENTRIES if e.kind == "start" and e.process == T]
     for case_id, balance in accounts:
         seed_subscriber(engine, f"ACCT-{case_id}", f"HC-{case_id}", identity, [("broadband", f"BB-{case_id}")],
-                        balance_fen=balance, equipment=[(f"ONT-{case_id}", "optical_modem")])
+                        keys=development_keys(), balance_fen=balance, equipment=[(f"ONT-{case_id}", "optical_modem")])
 
 
 # --- payloads for the raw client ---------------------------------------------------------------

@@ -1,5 +1,5 @@
 """ID numbers: one canonical form whatever the keyboard typed, and the hash key ring — strong keys
-only in production, and a rotation that keeps recognising people (models.identity)."""
+only in production, and a rotation that keeps recognising people (models.identity, edge.id_hash)."""
 
 from __future__ import annotations
 
@@ -11,15 +11,19 @@ import pytest
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from activities.billing import DatabaseBilling, seed_account
-from activities.deprovisioning import DatabaseDeprovisioning, seed_line
-from activities.inventory import DatabaseInventory, InventoryChecks, hash_key_usage
-from activities.provisioning import DatabaseOss
-from models import identity
+from adapters.billing import DatabaseBilling, seed_account
+from adapters.deprovisioning import DatabaseDeprovisioning, seed_line
+from activities.inventory import InventoryChecks
+from adapters.inventory import DatabaseInventory
+from adapters.key_usage import hash_key_usage
+from adapters.provisioning import DatabaseOss
+from edge import id_hash as hashing
+from edge.id_hash import HashKeyError, HashKeyRing, development_keys, hash_keys, hashes, id_hash, protect, tagged
+from edge.settings import Settings, SettingsError
 from models.application import OrderRequest, PreReviewRequest
-from models.identity import (HashKeyError, IdentityDocument, IdType, ProtectedIdentity, hash_keys, id_hash,
-                             normalise_id_number, tagged)
-from models.inventory_tables import CustomerLine, IdentityFlag, PoolNumber, ProvisioningOrder
+from models.identity import IdentityDocument, IdType, ProtectedIdentity, normalise_id_number
+from adapters.inventory import CustomerLine, IdentityFlag, PoolNumber
+from adapters.provisioning import ProvisioningOrder
 from models.termination import DeprovisionRequest, NumberReclaim
 from tests.conftest import rows
 
@@ -28,14 +32,16 @@ FULL_WIDTH = "１１０１０５　１９４９１２３１　００２ｘ"  # a
 ARABIC_INDIC = "١١٠١٠٥١٩٤٩١٢٣١٠٠٢X"
 OLD, NEW = base64.b64encode(b"o" * 32).decode(), base64.b64encode(bytes(range(32))).decode()
 NOW = datetime(2026, 3, 2, 9, tzinfo=timezone.utc)
+DEV = development_keys()
+PAYLOAD_KEYS = "p1:" + base64.b64encode(bytes(32)).decode()
 
 
 def document(number: str = ID, id_type: str = "resident_id_card") -> IdentityDocument:
     return IdentityDocument(id_type=id_type, id_number=number, verification_source="card_reader")
 
 
-def pre_review(engine, number: str):
-    return InventoryChecks(DatabaseInventory(engine)).pre_review(PreReviewRequest(
+def pre_review(engine, number: str, keys: HashKeyRing = DEV):
+    return InventoryChecks(DatabaseInventory(engine), keys).pre_review(PreReviewRequest(
         applicant=document(number), proxy=None, service_type="mobile", region="urban", counted_services=["mobile"]))
 
 
@@ -44,15 +50,9 @@ def line(order_id: str, holder_hash: str, line_id: str = "13900000001") -> Custo
                         line_id=line_id, status="active", activated_at=NOW)
 
 
-@pytest.fixture
-def ring(monkeypatch):
-    """Sets TELECOM_ID_HASH_KEY for the test."""
-    return lambda value: monkeypatch.setenv("TELECOM_ID_HASH_KEY", value)
-
-
 def test_full_width_and_ascii_forms_are_one_person_for_the_line_limit(engine):
-    assert document(FULL_WIDTH).id_number == ID and document(FULL_WIDTH).protect() == document(ID).protect()
-    DatabaseInventory(engine).activate_line(line("OLD-1", id_hash(IdType.resident_id_card, ID)))
+    assert document(FULL_WIDTH).id_number == ID and protect(document(FULL_WIDTH), DEV) == protect(document(ID), DEV)
+    DatabaseInventory(engine).activate_line(line("OLD-1", id_hash(IdType.resident_id_card, ID, DEV)))
     assert pre_review(engine, FULL_WIDTH).active_lines == 1  # the real activity, against the database
 
 
@@ -80,21 +80,21 @@ def test_every_format_is_ascii_and_whole():
         normalise_id_number(IdType.taiwan_permit, "12345678\n9")  # white space goes, the number stays whole
 
 
-def test_production_refuses_to_hash_without_a_key(monkeypatch):
-    monkeypatch.delenv("TELECOM_ID_HASH_KEY", raising=False)
-    monkeypatch.setenv("TELECOM_MODE", "production")
+def test_production_refuses_to_hash_without_a_key():
     with pytest.raises(HashKeyError, match="TELECOM_ID_HASH_KEY is not set"):
-        hash_keys()
-    with pytest.raises(HashKeyError):
-        document().protect()
-    with pytest.raises(HashKeyError, match="TELECOM_MODE"):
-        hash_keys({"TELECOM_MODE": "prod"})
+        hash_keys(None, production=True)
+    settings = Settings.from_environ({"TELECOM_MODE": "production", "TELECOM_CODEC_KEYS": PAYLOAD_KEYS})
+    with pytest.raises(SettingsError, match="TELECOM_ID_HASH_KEY is not set"):
+        settings.id_hash_keys()  # what the worker asks for at start
+    with pytest.raises(SettingsError, match="TELECOM_MODE"):
+        Settings.from_environ({"TELECOM_MODE": "prod"})
 
 
 def test_development_falls_back_to_the_public_key_and_says_so_once(caplog):
-    identity._parse_ring.cache_clear()
+    hashing._parse_ring.cache_clear()
     with caplog.at_level(logging.WARNING, "telecom.identity"):
-        assert hash_keys({}).current == hash_keys({"TELECOM_MODE": "development"}).current == "dev"
+        assert hash_keys(None, production=False).current == development_keys().current == "dev"
+        assert Settings.from_environ({}).id_hash_keys().current == "dev"
     assert len(caplog.records) == 1 and "PUBLIC development key" in caplog.records[0].getMessage()
 
 
@@ -109,19 +109,18 @@ def test_development_falls_back_to_the_public_key_and_says_so_once(caplog):
 ])
 def test_a_weak_or_malformed_key_is_refused_without_showing_it(value, problem):
     with pytest.raises(HashKeyError) as refused:
-        hash_keys({"TELECOM_MODE": "production", "TELECOM_ID_HASH_KEY": value})
+        hash_keys(value, production=True)
     assert problem in str(refused.value) and "TELECOM_ID_HASH_KEY" in str(refused.value)
     assert NEW not in str(refused.value) and OLD not in str(refused.value) and "horse" not in str(refused.value)
 
 
 def test_a_ring_shows_its_key_ids_only():
-    keys = hash_keys({"TELECOM_MODE": "production", "TELECOM_ID_HASH_KEY": f"new:{NEW}, old:{OLD}"})
+    keys = hash_keys(f"new:{NEW}, old:{OLD}", production=True)
     assert list(keys.keys) == ["new", "old"] and repr(keys) == str(keys) == "HashKeyRing(new, old)"
 
 
-def test_each_stored_hash_names_its_key(engine, ring):
-    ring(f"new:{NEW}")
-    protected = document().protect()
+def test_each_stored_hash_names_its_key(engine):
+    protected = protect(document(), hash_keys(f"new:{NEW}", production=True))
     assert protected.key_id == "new" and protected.id_hash.startswith("new$") and len(protected.id_hash) == 68
     order = OrderRequest(order_id="ORD-1", workflow_id="application-1", service_type="mobile", region="urban",
                          requested_start_date=date(2026, 3, 2), holder_hash=protected.id_hash,
@@ -137,34 +136,33 @@ def test_each_stored_hash_names_its_key(engine, ring):
     assert old.key_id is None and tagged(old.id_hash) == "legacy$" + "a" * 64
 
 
-def test_after_a_rotation_old_hashes_still_find_the_person(engine, ring):
-    ring(f"old:{OLD}")
-    old = document().protect().id_hash
+def test_after_a_rotation_old_hashes_still_find_the_person(engine):
+    old = protect(document(), hash_keys(f"old:{OLD}", production=True)).id_hash
     DatabaseInventory(engine).activate_line(line("OLD-1", old))
     seed_account(engine, "ACCT-1", "CUST-1", old)
     seed_line(engine, "CUST-1", old, "mobile", "13900000002")
     with Session(engine) as session, session.begin():
         session.add(IdentityFlag(holder_hash=old, reason="反诈名单", flagged_at=NOW))
 
-    ring(f"new:{NEW},old:{OLD}")  # the new key first, the old one kept
-    result = pre_review(engine, ID)
+    rotated = hash_keys(f"new:{NEW},old:{OLD}", production=True)  # the new key first, the old one kept
+    result = pre_review(engine, ID, rotated)
     assert result.applicant.key_id == "new" and (result.active_lines, result.risk_flag) == (2, "反诈名单")
-    hashes = document().hashes()
-    assert hashes[1] == old and DatabaseBilling(engine).holder_matches("ACCT-1", hashes)
+    holder = hashes(document(), rotated)
+    assert holder[1] == old and DatabaseBilling(engine).holder_matches("ACCT-1", holder)
     lines = DatabaseDeprovisioning(engine)
-    assert lines.active_lines("CUST-1", hashes, ["13900000002"]) == {"13900000002": "mobile"}
+    assert lines.active_lines("CUST-1", holder, ["13900000002"]) == {"13900000002": "mobile"}
 
     # A reclaimed number moves to the new key, number and line alike (termination compares them).
     lines.terminate(DeprovisionRequest(workflow_id="termination-1", account_id="ACCT-1", customer_ref="CUST-1",
                                        services=["13900000002"], port_out=False, quarantine_until=NOW + timedelta(90),
                                        erase_at=NOW + timedelta(90), at=NOW))
     reclaim = NumberReclaim(order_id="RCL-1", number="13900000002", identity=document(), customer_ref="CUST-1", at=NOW)
-    assert lines.reclaim(reclaim, hashes).reclaimed
+    assert lines.reclaim(reclaim, holder).reclaimed
     with Session(engine) as session:
-        assert session.get(PoolNumber, "13900000002").holder_hash == hashes[0]
+        assert session.get(PoolNumber, "13900000002").holder_hash == holder[0]
     assert hash_key_usage(engine) == {
         "old": {"customerline": 2, "identityflag": 1, "billingaccount": 1},
         "new": {"customerline": 1, "poolnumber": 1}}
 
-    ring(f"new:{NEW}")  # the old key retired too early: its people are strangers again
-    assert pre_review(engine, ID).active_lines == 1
+    # The old key retired too early: its people are strangers again.
+    assert pre_review(engine, ID, hash_keys(f"new:{NEW}", production=True)).active_lines == 1

@@ -12,13 +12,14 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
-from activities import metrics
+from edge import metrics
 from activities.records import CaseRecords
 from models.complaint import ConfirmReply
-from models.payloads import data_converter
+from edge.codec import data_converter
 from models.policy import Policy
 from models.records import SlaEventRecord, Transition
 from models.sla import SlaEventKind
+from edge.settings import Settings
 from starter import Complaints
 from worker import build_worker
 
@@ -124,9 +125,7 @@ def test_a_transition_recorded_again_is_not_counted_again(engine, address):
     assert scrape.value(metrics.SLA_COUNTERS[SlaEventKind.breach], case_type="fault", clock="resolution") == 1
 
 
-def test_metrics_are_off_unless_an_address_is_configured(monkeypatch, address):
-    monkeypatch.delenv(metrics.ADDRESS_VARIABLE, raising=False)
-    assert metrics.runtime() is None
-    monkeypatch.setenv(metrics.ADDRESS_VARIABLE, address)
-    runtime = metrics.runtime()
+def test_metrics_are_off_unless_an_address_is_configured(address):
+    assert Settings.from_environ({}).metrics_address is None and metrics.runtime(None) is None
+    runtime = metrics.runtime(Settings.from_environ({"TELECOM_METRICS_ADDRESS": address}).metrics_address)
     assert runtime is not None and Scrape(address).samples == []  # served, empty until something runs

@@ -12,11 +12,13 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlmodel import Session, SQLModel
 
-import activities.network  # noqa: F401  (the tables of every migration, as env.py registers them)
-import activities.termination  # noqa: F401
-import models.inventory_tables  # noqa: F401
+import activities.termination  # noqa: F401  (the tables of every migration, as env.py registers them)
+import adapters.billing  # noqa: F401
+import adapters.inventory  # noqa: F401
+import adapters.network  # noqa: F401
+import adapters.provisioning  # noqa: F401
 from activities.database import MIGRATIONS, upgrade
-from models.tables import Case
+from activities.tables import Case
 
 
 def _alembic(engine: sa.Engine, action, revision: str) -> None:

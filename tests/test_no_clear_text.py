@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from activities.termination import seed_subscriber
+from adapters.seed import seed_subscriber
+from edge.id_hash import development_keys
 from models.identity import IdentityDocument, citizen_check_digit
 
 from .cli_harness import Stack, stack  # noqa: F401  (the module-scoped fixture)
@@ -55,7 +56,7 @@ CASES = [  # workflow type, workflow id, input, updates through the CLI
 def seed_outside_world(engine: sa.Engine) -> None:
     """The account the termination closes, held by the same person."""
     seed_subscriber(engine, "ACCT-PII1", CUSTOMER["customer_ref"], IdentityDocument.model_validate(IDENTITY),
-                    [("broadband", "BB-PII1")], equipment=[("ONT-ACCT-PII1", "optical_modem")])
+                    [("broadband", "BB-PII1")], keys=development_keys(), equipment=[("ONT-ACCT-PII1", "optical_modem")])
 
 
 def forms(secret: str) -> Iterator[bytes]:

@@ -9,8 +9,8 @@ from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
 from models.complaint import ComplaintInput, ComplaintStatus, ConfirmReply
-from models.payloads import data_converter
-from models.tables import CaseEvent
+from edge.codec import data_converter
+from activities.tables import CaseEvent
 from worker import WORKFLOW_RUNNER, build_worker
 from workflows.complaint_closure import ComplaintClosure
 

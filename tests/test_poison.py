@@ -10,7 +10,7 @@ import pytest
 from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
 
 from models.contract import CONTRACTS
-from models.tables import Case, CaseEvent
+from activities.tables import Case, CaseEvent
 
 from .conftest import TEST_QUEUE, rows
 from .examples import EXAMPLES

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 import pytest
-from models.payloads import data_converter
+from edge.codec import data_converter
 from temporalio.worker import Replayer
 
 from worker import INTERCEPTORS, WORKFLOW_RUNNER, WORKFLOWS

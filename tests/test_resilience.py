@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from models.payloads import data_converter
-from models.tables import Case, CaseEvent, Notification, SlaEvent
+from edge.codec import data_converter
+from activities.tables import Case, CaseEvent, Notification, SlaEvent
 from activities.database import make_engine, upgrade
 
 from .conftest import binary, register_search_attributes, rows, seed

@@ -10,7 +10,7 @@ import pytest
 
 from activities.calendar import WorkingCalendar
 from models.policy import Basis, ClockPolicy, Escalation, EscalationLevel
-from models.tables import CaseEvent, SlaEvent
+from activities.tables import CaseEvent, SlaEvent
 from worker import build_worker
 
 from .conftest import TEST_QUEUE, rows

@@ -14,14 +14,16 @@ from temporalio import activity
 from temporalio.client import WorkflowFailureError, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
-from activities.billing import BillingAccount, BillingEntry, DatabaseBilling, FinalBillRow, RentedEquipment
+from adapters.billing import BillingAccount, BillingEntry, DatabaseBilling, FinalBillRow, RentedEquipment
 from activities.calendar import WorkingCalendar
-from activities.termination import DataErasure, TerminationClaim, seed_subscriber
+from activities.termination import DataErasure, TerminationClaim
+from adapters.seed import seed_subscriber
+from edge.id_hash import development_keys, id_hash
 from models.common import add_months
-from models.identity import IdentityDocument, IdType, citizen_check_digit, id_hash
-from models.inventory_tables import CustomerLine, PoolNumber
+from models.identity import IdentityDocument, IdType, citizen_check_digit
+from adapters.inventory import CustomerLine, PoolNumber
 from models.policy import Policy, TerminationPolicy
-from models.tables import ArchiveEntry, Case, CaseEvent, Compensation, CustomerContact, Notification, SlaEvent
+from activities.tables import ArchiveEntry, Case, CaseEvent, Compensation, CustomerContact, Notification, SlaEvent
 from models.termination import (CancelTermination, EquipmentKind, LineOutcome, PaymentReceived, ReclaimNumber,
                                 RecordEquipmentReturn, TerminationInput, TerminationStage, TerminationState,
                                 TerminationStatus, erasure_time)
@@ -35,7 +37,7 @@ TZ = "Asia/Shanghai"
 ID = "11010519491231002X"
 """The specimen number of GB 11643-1999."""
 OTHER_ID = "44030419850101001" + citizen_check_digit("44030419850101001")
-HOLDER = id_hash(IdType.resident_id_card, ID)
+HOLDER = id_hash(IdType.resident_id_card, ID, development_keys())
 NAME, PHONE = "李四", "13700137000"
 MOBILE, BROADBAND = "13900000101", "BB-3001"
 ACCOUNT, WID = "ACCT-3001", "termination-T1"
@@ -55,7 +57,8 @@ def request(request_id: str = "T1", **overrides) -> TerminationInput:
 def seed(engine, *, balance_fen: int = 0, contract_end: date | None = None, equipment=(), lines=None) -> None:
     seed_subscriber(engine, ACCOUNT, "CUST-3001", identity(),
                     lines if lines is not None else [("mobile", MOBILE), ("broadband", BROADBAND)],
-                    balance_fen=balance_fen, contract_end=contract_end, equipment=list(equipment))
+                    keys=development_keys(), balance_fen=balance_fen, contract_end=contract_end,
+                    equipment=list(equipment))
 
 
 @pytest.fixture

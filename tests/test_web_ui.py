@@ -23,8 +23,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from models import search
 from models.complaint import AssignHandler, ConfirmReply, RecordFindings, SendReply
-from models.converter import contract_data_converter
-from models.payloads import EncryptionCodec, KeyRing, data_converter
+from edge.converter import contract_data_converter
+from edge.codec import EncryptionCodec, KeyRing, data_converter
 from starter import Complaints
 from starter.codec_server import CodecServer
 from worker import build_worker

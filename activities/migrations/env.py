@@ -4,11 +4,15 @@ or on TELECOM_DATABASE_URL when called from the `alembic` command line."""
 from alembic import context
 from sqlmodel import SQLModel
 
+import activities.tables  # noqa: F401  (registers the record layer's tables)
+import activities.termination  # noqa: F401  (registers the termination claim and erasure tables)
+import adapters.billing  # noqa: F401  (registers the default adapters' tables)
+import adapters.inventory  # noqa: F401
+import adapters.network  # noqa: F401
+import adapters.provisioning  # noqa: F401
 from activities.database import make_engine
-import activities.network  # noqa: F401  (registers the network tables)
-import activities.termination  # noqa: F401  (registers the billing and termination tables)
-import models.inventory_tables  # noqa: F401  (registers the inventory and provisioning tables)
-from models.tables import UTCDateTime
+from edge.settings import load
+from edge.sql import UTCDateTime
 
 config = context.config
 connection = config.attributes.get("connection")
@@ -31,6 +35,6 @@ def run(connection) -> None:
 if connection is not None:
     run(connection)
 else:
-    with make_engine().connect() as own:
+    with make_engine(load("alembic").database_url.get_secret_value()).connect() as own:
         run(own)
         own.commit()

@@ -1,5 +1,5 @@
 """inventory and provisioning: coverage, number pool, customer lines, risk list, orders
-(models/inventory_tables.py)
+(adapters/inventory.py, adapters/provisioning.py)
 
 Revision ID: 0002
 Revises: 0001

@@ -1,4 +1,4 @@
-"""network: the lines the fault-repair adapter tests (activities/network.py)
+"""network: the lines the fault-repair adapter tests (adapters/network.py)
 
 Revision ID: 0003
 Revises: 0001

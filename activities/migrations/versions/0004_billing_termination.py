@@ -1,4 +1,4 @@
-"""billing and termination: accounts, ledger, final bills, rented equipment (activities/billing.py);
+"""billing and termination: accounts, ledger, final bills, rented equipment (adapters/billing.py);
 termination claims and personal-data erasure certificates (activities/termination.py)
 
 Revision ID: 0004

@@ -1,4 +1,4 @@
-"""holder hashes name their key: `<key id>$<64 hex>` (models/identity.py); hashes stored before
+"""holder hashes name their key: `<key id>$<64 hex>` (edge/id_hash.py); hashes stored before
 key ids become `legacy$<hex>`, which the ring recognises while it holds a key with id `legacy`
 
 Revision ID: 0005

@@ -1,7 +1,8 @@
 """Deprovisioning (spec §5.4, §5.6): the provisioning side of a termination — the customer's lines
 end, their numbers rest in quarantine (or leave with a port-out), the last holder may reclaim a
 number, and after the quarantine it returns to the free pool. The default adapter works on the
-inventory tables of models.inventory_tables, like activities.provisioning does."""
+inventory's tables (adapters.inventory) and the provisioning orders (adapters.provisioning). The
+activities over it are activities.termination."""
 
 from __future__ import annotations
 
@@ -13,14 +14,14 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from models.application import ServiceType
-from models.identity import hash_list
-from models.inventory_tables import CustomerLine, LineStatus, NumberStatus, PoolNumber, ProvisioningOrder
+from edge.id_hash import hash_list
+from models.catalog import ServiceType
 from models.termination import (PORTABLE_SERVICES, DeprovisionRequest, LineOutcome, LineResult, NumberReclaim,
                                 ReclaimResult)
 
 from .billing import ERASED
-from .inventory import NUMBERED_SERVICES
+from .inventory import NUMBERED_SERVICES, CustomerLine, LineStatus, NumberStatus, PoolNumber
+from .provisioning import ProvisioningOrder
 
 PORTED_OUT = "ported_out"
 """A number that left with its holder for another operator (携号转网). It stays out of the free pool:

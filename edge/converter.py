@@ -28,13 +28,14 @@ from temporalio.contrib.pydantic import PydanticJSONPlainPayloadConverter, Pydan
 from temporalio.converter import DataConverter
 from temporalio.exceptions import ApplicationError
 
-from .errors import NOT_JSON, UNDECRYPTABLE, VALIDATION_ERROR, Undecodable, invalid, refusal
+from models.contract import CONTRACTS
+from models.errors import NOT_JSON, UNDECRYPTABLE, VALIDATION_ERROR, Undecodable, invalid, refusal
 
 MAX_PAYLOAD_BYTES = 256 * 1024
 """One input or argument; the largest valid one (50 materials, 4 000-character texts) is far below."""
 JSON, NULL, ENCRYPTED = b"json/plain", b"binary/null", b"binary/encrypted"
 REFUSED = b"telecom/refused"
-"""Set by the codec (models.payloads) on a payload it will not open, with the reason; only this
+"""Set by the codec (edge.codec) on a payload it will not open, with the reason; only this
 converter reads it, so the refusal reaches the workflow as a typed error, not as a task failure."""
 REFUSAL_TYPE = "refusal-type"
 
@@ -46,7 +47,6 @@ def refused_payload(error_type: str, message: str) -> Payload:
 
 def _contract_models() -> tuple[frozenset[type], frozenset[type]]:
     """(what a client sends, the part of it the workflow takes undecoded: inputs and signals)."""
-    from .contract import CONTRACTS  # the contract imports every process model; this module is imported first
     deferred = frozenset([c.input for c in CONTRACTS] + [m for c in CONTRACTS for m in c.signals.values()])
     return deferred | {m for c in CONTRACTS for m in c.updates.values()}, deferred
 
@@ -100,7 +100,7 @@ class ContractPayloadConverter(PydanticPayloadConverter):
             raise refusal(payload.data.decode(errors="replace"),
                           type=payload.metadata.get(REFUSAL_TYPE, b"").decode() or VALIDATION_ERROR)
         name = _hint_name(hint)
-        if encoding == ENCRYPTED:  # the codec (models.payloads) would have opened it
+        if encoding == ENCRYPTED:  # the codec (edge.codec) would have opened it
             raise refusal(f"{name}: the payload is encrypted and this process has no key ring (set "
                           "TELECOM_CODEC_KEYS or TELECOM_CODEC_KEY_FILE)", type=UNDECRYPTABLE)
         if encoding not in (JSON, NULL):

@@ -1,5 +1,5 @@
-"""Key rings from the environment, for the payload codec (models.payloads) and the ID hash
-(models.identity): `kid:<base64>` entries, newest first; the first key is the current one."""
+"""Key rings as configured (edge.settings), for the payload codec (edge.codec) and the ID hash
+(edge.id_hash): `kid:<base64>` entries, newest first; the first key is the current one."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import dataclasses
 import re
 from collections.abc import Mapping
 
-KID = r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
+from models.identity import KID
 
 
 @dataclasses.dataclass(frozen=True, repr=False)

@@ -3,20 +3,16 @@ polls, failures, all prefixed `temporal_`) and business counters, counted by `Ca
 transition is first applied, so a retried activity or a replayed workflow never counts twice.
 Counters are per worker process and restart at zero with it: query them with rate()/increase().
 
-  TELECOM_METRICS_ADDRESS   host:port of the /metrics endpoint, e.g. 127.0.0.1:9464; off when unset
+The endpoint is TELECOM_METRICS_ADDRESS (edge.settings): host:port, e.g. 127.0.0.1:9464; off when unset.
 """
 
 from __future__ import annotations
-
-import os
 
 from temporalio.common import MetricMeter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 from models.records import Transition
 from models.sla import SlaEventKind
-
-ADDRESS_VARIABLE = "TELECOM_METRICS_ADDRESS"
 
 CASES_STARTED = "telecom_cases_started"
 CASES_CLOSED = "telecom_cases_closed"
@@ -31,10 +27,9 @@ DESCRIPTIONS = {
 }
 
 
-def runtime(address: str | None = None) -> Runtime | None:
-    """A runtime serving /metrics on `address` (default: $TELECOM_METRICS_ADDRESS); None = the
-    SDK's default runtime, without metrics. One per process: the client and its workers share it."""
-    address = address or os.environ.get(ADDRESS_VARIABLE)
+def runtime(address: str | None) -> Runtime | None:
+    """A runtime serving /metrics on `address` (host:port); None = the SDK's default runtime,
+    without metrics. One per process: the client and its workers share it."""
     if not address:
         return None
     return Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=address)))

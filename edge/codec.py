@@ -3,7 +3,7 @@
 client and the worker, so the server, its database and the Web UI hold no clear-text personal data.
 Ops read payloads through the codec server (`starter.codec_server`), which holds the same keys.
 
-Keys never live in the repository. Either variable holds the key ring, newest first: the first key
+Keys never live in the repository. Either variable (read by edge.settings) holds the key ring, newest first: the first key
 encrypts, every key decrypts, so a new key is put first and old ones stay until no open case or
 kept history needs them.
   TELECOM_CODEC_KEYS       "kid1:<base64 of 32 bytes>,kid0:<...>"
@@ -14,8 +14,8 @@ file must be readable by its owner only (mode 600 or 400).
 With a key ring configured, the worker opens only encrypted payloads: a clear-text one (a plain
 `temporal workflow start --input …`) is refused as `PayloadNotEncrypted`, and one that does not
 open (unknown key id, altered or truncated) as `UndecryptablePayload`; either fails that case or
-refuses that update, at once and for good. `TELECOM_MODE=production` refuses to run without a
-key ring, so clear text cannot reach Temporal by a missing variable.
+refuses that update, at once and for good. `TELECOM_MODE=production` refuses to start without a
+key ring (edge.settings), so clear text cannot reach Temporal by a missing variable.
 
 The format, for a codec in another language: each payload is replaced by one with metadata
 `encoding` = `binary/encrypted` and `encryption-key-id` = the key id (UTF-8), and data = a 12-byte
@@ -31,7 +31,7 @@ import logging
 import os
 import re
 import stat
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -43,12 +43,13 @@ from temporalio.converter import (DataConverter, DefaultFailureConverter, Defaul
                                   PayloadCodec, PayloadConverter)
 from temporalio.exceptions import ApplicationError
 
+from models.errors import UNDECRYPTABLE, VALIDATION_ERROR
+from models.identity import KID
+
 from .converter import ENCRYPTED, contract_data_converter, refused_payload
-from .errors import UNDECRYPTABLE, VALIDATION_ERROR
-from .key_rings import KID, Ring, parse_entries
+from .key_rings import Ring, parse_entries
 
 KEYS_VARIABLE, KEY_FILE_VARIABLE = "TELECOM_CODEC_KEYS", "TELECOM_CODEC_KEY_FILE"
-MODE_VARIABLE, PRODUCTION = "TELECOM_MODE", "production"
 NOT_ENCRYPTED = "PayloadNotEncrypted"
 ENCODING = ENCRYPTED
 KEY_ID = "encryption-key-id"
@@ -95,17 +96,30 @@ class KeyRing(Ring):
             raise KeyRingError(f"{source}: {error}") from None
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] = os.environ) -> KeyRing | None:
-        """The configured key ring, or None when neither variable is set (development)."""
-        text, path = environ.get(KEYS_VARIABLE, "").strip(), environ.get(KEY_FILE_VARIABLE, "").strip()
-        if text and path:
-            raise KeyRingError(f"set {KEYS_VARIABLE} or {KEY_FILE_VARIABLE}, not both")
-        if path:
-            mode = Path(path).stat().st_mode
+    def from_file(cls, path: Path) -> KeyRing:
+        """One `kid:base64` per line; the file must be readable by its owner only."""
+        source = f"{KEY_FILE_VARIABLE} ({path})"
+        try:
+            mode = path.stat().st_mode
             if mode & (stat.S_IRWXG | stat.S_IRWXO):
-                raise KeyRingError(f"{KEY_FILE_VARIABLE} ({path}) is open to other users (mode "
-                                   f"{stat.S_IMODE(mode):o}); make it readable by its owner only: chmod 600")
-            return cls.parse(Path(path).read_text(encoding="utf-8"), f"{KEY_FILE_VARIABLE} ({path})")
+                raise KeyRingError(f"{source} is open to other users (mode {stat.S_IMODE(mode):o}); make it "
+                                   "readable by its owner only: chmod 600")
+            text = path.read_text(encoding="utf-8")
+        except OSError as error:
+            raise KeyRingError(f"{source}: cannot read it: {error.strerror}") from None
+        except UnicodeDecodeError:
+            raise KeyRingError(f"{source}: not UTF-8 text") from None
+        return cls.parse(text, source)
+
+    @classmethod
+    def configured(cls, text: str | None, path: Path | None) -> KeyRing | None:
+        """The ring of TELECOM_CODEC_KEYS (`text`) or TELECOM_CODEC_KEY_FILE (`path`), or None when
+        neither is set (development)."""
+        text = (text or "").strip()
+        if text and path is not None:
+            raise KeyRingError(f"set {KEYS_VARIABLE} or {KEY_FILE_VARIABLE}, not both")
+        if path is not None:
+            return cls.from_file(path)
         return cls.parse(text, KEYS_VARIABLE) if text else None
 
 
@@ -190,16 +204,13 @@ class ContractFailureConverter(DefaultFailureConverterWithEncodedAttributes):
             super().to_failure(exception, payload_converter, failure)
 
 
-def data_converter(keys: KeyRing | None = None, environ: Mapping[str, str] = os.environ) -> DataConverter:
+def data_converter(keys: KeyRing | None = None) -> DataConverter:
     """The one converter of the worker, the starter, the tests and the replayer: the contract's
-    pydantic JSON (models.converter), encrypted when a key ring is given or configured. Failure
-    messages and stack traces are encrypted too, as they may quote input values, but for the
-    contract's own refusals (`ContractFailureConverter`)."""
-    keys = keys or KeyRing.from_env(environ)
+    pydantic JSON (edge.converter), encrypted when a key ring is given (None: clear text, with a
+    warning; production refuses to start without a ring, edge.settings). Failure messages and stack
+    traces are encrypted too, as they may quote input values, but for the contract's own refusals
+    (`ContractFailureConverter`)."""
     if keys is None:
-        if environ.get(MODE_VARIABLE) == PRODUCTION:
-            raise KeyRingError(f"{MODE_VARIABLE}={PRODUCTION} needs a key ring: set {KEYS_VARIABLE} or "
-                               f"{KEY_FILE_VARIABLE}")
         _warn_unencrypted()
         return contract_data_converter
     return dataclasses.replace(contract_data_converter, payload_codec=EncryptionCodec(keys),

@@ -1,32 +1,16 @@
-"""Database tables (spec §1.3). Child rows carry (workflow_id, key) unique, so a retried or
-replayed transition can never write a row twice."""
+"""The record layer's tables (spec §1.3): cases, their events, SLA events, notifications,
+compensations, archive entries and customer contacts, written by `activities.records`. Child rows
+carry (workflow_id, key) unique, so a retried or replayed transition can never write a row twice."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-
-class UTCDateTime(sa.types.TypeDecorator):
-    """Aware UTC datetimes on every backend (SQLite drops the offset otherwise)."""
-
-    impl = sa.DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime written to the database")
-        return value.astimezone(timezone.utc)
-
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+from edge.sql import UTCDateTime
 
 
 def _at(nullable: bool = False) -> Any:

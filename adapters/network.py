@@ -1,0 +1,101 @@
+"""The network (spec §3.4), an outside system: remote line tests and service facts, behind a small
+interface. The default adapter keeps real state in the `networkservice` table (one row per line),
+which tests and the demo seed and can set faulty. The activities over it are activities.network."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timezone
+from typing import Protocol
+
+import sqlalchemy as sa
+from sqlmodel import Field, Session, SQLModel
+
+from edge.sql import UTCDateTime
+from models.common import Region
+from models.fault import LineStatus, LineTestOutcome, LineTestResult, ServiceInfo
+
+
+class NetworkService(SQLModel, table=True):
+    service_id: str = Field(primary_key=True, max_length=64)
+    region: str = Field(max_length=10)
+    status: str = Field(max_length=10, description="up, down or degraded")
+    monthly_rental_fen: int
+    updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+
+
+class LineTestUnavailable(Exception):
+    """The line-test head could not be reached; the activity retries per its RetryPolicy."""
+
+
+class Network(Protocol):
+    def line_test(self, service_id: str) -> LineTestResult:
+        """Test the line remotely; raise when the test cannot be run (the activity retries)."""
+
+    def service(self, service_id: str) -> ServiceInfo | None:
+        """The service's current facts, or None if the network does not know it."""
+
+
+_DIAGNOSTICS = {
+    LineStatus.up: (LineTestOutcome.passed, "line test passed: line up, no fault on the network side"),
+    LineStatus.down: (LineTestOutcome.fault_found, "line test: no signal on the line, fault on the network side"),
+    LineStatus.degraded: (LineTestOutcome.fault_found, "line test: line degraded, high error rate"),
+}
+
+
+class DatabaseNetwork:
+    """The default adapter: the lines table is the network's state."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+
+    def line_test(self, service_id: str) -> LineTestResult:
+        with Session(self.engine) as session:
+            line = session.get(NetworkService, service_id)
+            if line is None:
+                return LineTestResult(outcome=LineTestOutcome.unknown_service,
+                                      message=f"service {service_id} is not known to the network")
+            status = LineStatus(line.status)
+        outcome, message = _DIAGNOSTICS[status]
+        return LineTestResult(outcome=outcome, line_status=status, message=message)
+
+    def service(self, service_id: str) -> ServiceInfo | None:
+        with Session(self.engine) as session:
+            line = session.get(NetworkService, service_id)
+            if line is None:
+                return None
+            return ServiceInfo(service_id=line.service_id, region=Region(line.region), status=LineStatus(line.status),
+                               monthly_rental_fen=line.monthly_rental_fen)
+
+
+DEFAULT_SERVICES = (
+    ServiceInfo(service_id="BB-1001", region=Region.urban, status=LineStatus.up, monthly_rental_fen=9900),
+    ServiceInfo(service_id="BB-2001", region=Region.rural, status=LineStatus.down, monthly_rental_fen=5000),
+    ServiceInfo(service_id="FL-3001", region=Region.urban, status=LineStatus.degraded, monthly_rental_fen=2500),
+    ServiceInfo(service_id="FL-4001", region=Region.rural, status=LineStatus.up, monthly_rental_fen=1800),
+)
+
+
+def seed_services(engine: sa.Engine, services: Iterable[ServiceInfo] = DEFAULT_SERVICES) -> None:
+    """Create or reset lines (tests, demo); running it twice leaves the same rows."""
+    now = datetime.now(timezone.utc)
+    with Session(engine) as session, session.begin():
+        for s in services:
+            session.merge(NetworkService(service_id=s.service_id, region=s.region, status=s.status,
+                                         monthly_rental_fen=s.monthly_rental_fen, updated_at=now))
+
+
+def set_line_status(engine: sa.Engine, service_id: str, status: LineStatus) -> None:
+    """Report a fault on (or repair) a line."""
+    _change(engine, service_id, status=status)
+
+
+def _change(engine: sa.Engine, service_id: str, **values: object) -> None:
+    with Session(engine) as session, session.begin():
+        line = session.get(NetworkService, service_id)
+        if line is None:
+            raise KeyError(f"no line {service_id}: seed it first")
+        for name, value in values.items():
+            setattr(line, name, value)
+        line.updated_at = datetime.now(timezone.utc)
+        session.add(line)

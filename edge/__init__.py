@@ -1,0 +1,2 @@
+"""What meets the outside: the payload converter and codec, the key rings, the ID hash with its key
+ring, the database column type, metrics, the Temporal connection and the settings."""
