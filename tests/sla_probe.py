@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from models.common import CaseType, Contract
     from models.policy import ClockPolicy
     from models.sla import ClockStatus
-    from workflows.case import CaseBook
-    from workflows.sla import Firing
+    from workflows.book import CaseBook
+    from workflows.clocks import Firing
 
 
 class ProbeInput(Contract):
@@ -21,11 +20,6 @@ class ProbeInput(Contract):
 class ClockAction(Contract):
     clock: str
     reason: str = "customer unavailable"
-
-
-class Retarget(Contract):
-    clock: str
-    policy: ClockPolicy
 
 
 @workflow.defn(name="SlaProbe")
@@ -59,12 +53,6 @@ class SlaProbe:
         async with self.book.acting():
             event = await self.book.clocks.resume(action.clock, workflow.now())
             await self.book.record(f"{action.clock}-resume", reason="resumed", sla_events=[event])
-        return self.status()
-
-    @workflow.update
-    async def retarget(self, change: Retarget) -> list[ClockStatus]:
-        async with self.book.acting():
-            await self.book.clocks.retarget(change.clock, change.policy, workflow.now())
         return self.status()
 
     @workflow.update

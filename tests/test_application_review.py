@@ -273,7 +273,7 @@ async def test_a_silent_reviewer_gets_warnings_then_the_supervisor_each_once(env
     assert status.escalated_to == "review-manager" and status.deadlines == {"review": breach}
     staff = [(n.template, n.recipient) for n in rows(engine, Notification, WID) if n.channel == "staff"]
     assert staff == [("application.review_requested", "application-review"),
-                     *[("sla.warning", "application-review")] * 3,
+                     *[("sla.warning", "application-review")] * 3, ("sla.breach", "application-review"),
                      ("sla.escalation", "review-supervisor"), ("sla.escalation", "review-manager")]
     assert rows(engine, Case, WID)[0].sla_breached
 

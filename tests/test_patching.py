@@ -31,7 +31,7 @@ class SurveyAfterClosing:
         await super()._close(actor, reason)
         if not self.guarded or workflow.patched("closure-survey"):
             await self.book.record("survey", reason="satisfaction survey sent",
-                                   notifications=[self._to_customer("survey", "complaint.survey")])
+                                   notifications=[self.to_customer("survey", "complaint.survey")])
 
 
 @workflow.defn(name="ComplaintClosure")

@@ -14,7 +14,7 @@ from activities.tables import CaseEvent, SlaEvent
 from worker import build_worker
 
 from .conftest import TEST_QUEUE, rows
-from .sla_probe import ClockAction, ProbeInput, Retarget, SlaProbe
+from .sla_probe import ClockAction, ProbeInput, SlaProbe
 
 HOUR, DAY = timedelta(hours=1), timedelta(days=1)
 LADDER = [Escalation(level=EscalationLevel.functional, to="tier-2", after_breach=timedelta(0)),
@@ -124,17 +124,6 @@ async def test_working_day_clock_moves_by_the_working_time_of_its_pause(env, pro
     assert paused.consumed == used
     assert resumed.due_at == calendar.add_working_time(resumed_at, 3 * DAY - used)
     assert resumed.due_at > status.due_at  # the pause cost no budget
-
-
-async def test_a_new_target_keeps_consumed_time_and_moves_the_marks(env, probe_worker, engine):
-    handle = await start(env, resolution=clock(8 * HOUR, warnings=[]))
-    await env.sleep(HOUR)
-    [status] = await handle.execute_update(SlaProbe.retarget,
-                                           Retarget(clock="resolution", policy=clock(4 * HOUR, warnings=[])))
-    assert close_to(status.due_at - opened_at(engine, handle), 4 * HOUR)
-    await env.sleep(4 * HOUR)
-    assert [k for k, _ in events(engine, handle)] == ["resolution:breach"]
-    assert close_to(events(engine, handle)[0][1], 4 * HOUR)
 
 
 async def test_every_task_replayed_gives_the_same_sla_events_once_each(env, engine, policy):

@@ -1,14 +1,5 @@
-"""ApplicationReview (spec §2, guide ch. 2–3): 受理 → 完整性检查 → 初步审核 → 审批 → 服务提供 → 反馈与归档.
-
-Where the spec is silent:
-- A reviewer always decides (审批): pre-review never approves. Its flags (line limit, risk list)
-  make approval need an `override_reason`, and show in `status`.
-- A service the region does not have is rejected at pre-review: there is nothing to approve.
-- The customer's supplement window is a clock whose end cancels the case; it is no SLA breach.
-- The provisioning time limit counts from the approval, or from the requested start date if later.
-  Days late are whole days, any started day counting, and the penalty is rounded up to the fen:
-  both in the customer's favour. A delay the OSS attributes to the customer costs no penalty.
-"""
+"""ApplicationReview (docs/processes.md § Application review, guide ch. 2–3): 受理 → 完整性检查 → 初步审核 →
+审批 → 服务提供 → 反馈与归档."""
 
 from __future__ import annotations
 
@@ -16,7 +7,6 @@ from datetime import timedelta
 
 from pydantic import ValidationError
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -30,26 +20,25 @@ with workflow.unsafe.imports_passed_through():
                                     order_id)
     from models.common import CaseType, Customer
     from models.identity import mask
-    from models.records import (ArchiveRecord, CaseFacts, Channel, CompensationKind, CompensationRecord,
-                                NotificationRecord)
-    from models.sla import SlaEventKind
+    from models.records import CaseFacts, CompensationKind, CompensationRecord
 
-    from .case import CaseBook, UnknownNames, case_input, case_signal, invalid_input, local_date, refuse
-    from .sla import Firing
+    from .case import Case, action, call, invalid_input, local_date, refuse
+    from .clocks import Firing
+    from .inbound import case_input, case_signal
 
 REVIEW, PROVISIONING, SUPPLEMENT = "review", "provisioning", "supplement"
 DAY = timedelta(days=1)
-ADAPTER_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2,
-                            maximum_interval=timedelta(minutes=1))
-"""Outside systems being down is retried without limit (the case waits); their refusals are final."""
 
 
 @workflow.defn(name=WORKFLOW_TYPE, failure_exception_types=[ValidationError])
-class ApplicationReview(UnknownNames):
+class ApplicationReview(Case):
+    State = ApplicationState
+
     @case_input
     def __init__(self, application: ApplicationInput) -> None:
         self.application = application
-        self.book = CaseBook(CaseType.application, self._details)
+        self.open_case(CaseType.application, application.applicant.customer_ref,
+                       application_id=application.application_id)
         self.kinds_supplied = [m.kind for m in application.materials]
         self.outstanding: list[MaterialKind] = []
         self.supplement_rounds = 0
@@ -57,17 +46,13 @@ class ApplicationReview(UnknownNames):
         self.pre_review: PreReview | None = None
         self.flags: list[ReviewFlag] = []
         self.decision: Decision | None = None
-        self.escalated_to: str | None = None
         self.order: OrderStatus | None = None
         self.report: ProvisioningCompleted | None = None
 
     @workflow.run
     async def run(self, application: ApplicationInput) -> ApplicationStatus:
-        if workflow.info().workflow_id != application.workflow_id:
-            raise invalid_input(f"workflow id must be {application.workflow_id!r} for application "
-                                f"{application.application_id!r}, not {workflow.info().workflow_id!r}")
-        await self.book.bind_policy()
-        today = local_date(workflow.now(), self.book.policy.timezone)
+        policy = await self.begin(application.workflow_id, f"application {application.application_id!r}")
+        today = local_date(workflow.now(), policy.timezone)
         if application.requested_start_date < today:
             raise invalid_input(f"requested_start_date: {application.requested_start_date} is before today ({today})")
 
@@ -79,161 +64,139 @@ class ApplicationReview(UnknownNames):
                 reason=f"{application.service_type} application received" + (" from a proxy" if proxy else ""),
                 contact=Customer(customer_ref=applicant.customer_ref, name=applicant.name, phone=applicant.phone),
                 facts=CaseFacts(customer_ref=applicant.customer_ref, region=application.region,
-                                policy=self.book.policy.model_dump(mode="json"),
+                                policy=policy.model_dump(mode="json"),
                                 details={"service_type": application.service_type,
                                          "requested_start_date": application.requested_start_date.isoformat(),
                                          "id_type": applicant.identity.id_type,
                                          "id_masked": mask(applicant.identity.id_number),
                                          "proxy_id_masked": mask(proxy.identity.id_number) if proxy else None,
                                          "materials": list(self.kinds_supplied)}),
-                notifications=[self._to_customer("received", "application.received")])
+                notifications=[self.to_customer("received", "application.received")])
             await self._check_materials()
-        await self.book.wait_until(lambda: self._ended or self.decision is not None, self._on_mark)
-        if not self._ended:
+        await self.wait(lambda: self.ended or self.decision is not None)
+        if not self.ended:
             await self._provision()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.status()
 
     # --- human actions ------------------------------------------------------------------
 
-    @workflow.update(description="The reviewer approves (审批) and provisioning starts. "
-                                 "A flagged application needs an override_reason.")
-    async def approve(self, request: Approve) -> ApplicationStatus:
-        async with self.book.acting():
-            self._check_approve(request)
-            decision = Decision(outcome=Outcome.approved, actor=request.actor, at=workflow.now(),
-                                reason=request.override_reason or request.note)
-            self.book.clocks.stop(REVIEW)
-            flagged = ", ".join(f.code for f in self.flags)
-            await self.book.record(
-                "approved", actor=request.actor,
-                reason=f"approved over flags ({flagged}): {request.override_reason}" if self.flags else "approved",
-                facts=CaseFacts(assignee=request.actor, details={"decision": decision.model_dump(mode="json")}),
-                notifications=[self._to_customer("approved", "application.approved")])
-            self.decision = decision
-        return self.status()
-
-    @approve.validator
     def _check_approve(self, request: Approve) -> None:
         self._check_decidable("approved")
-        if self._state is ApplicationState.pending:
+        if self.state is ApplicationState.pending:
             raise refuse(f"materials are outstanding ({self._outstanding_text}): approve once they are supplied")
         if self.flags and request.override_reason is None:
             details = "; ".join(f.detail for f in self.flags)
             raise refuse(f"pre-review flagged this application ({details}): approving it needs an override_reason")
 
-    @workflow.update(description="The reviewer rejects the application; the reason is told to the customer.")
-    async def reject(self, request: Reject) -> ApplicationStatus:
-        async with self.book.acting():
-            self._check_reject(request)
-            decision = Decision(outcome=Outcome.rejected, actor=request.actor, at=workflow.now(), reason=request.reason)
-            facts = CaseFacts(assignee=request.actor, details={"decision": decision.model_dump(mode="json")})
-            await self._end(ApplicationState.rejected, request.actor, f"rejected: {request.reason}",
-                            "application.rejected", facts=facts, reason=request.reason)
-            self.decision = decision
+    @action("The reviewer approves (审批) and provisioning starts. A flagged application needs an override_reason.",
+            _check_approve)
+    async def approve(self, request: Approve) -> ApplicationStatus:
+        decision = Decision(outcome=Outcome.approved, actor=request.actor, at=workflow.now(),
+                            reason=request.override_reason or request.note)
+        self.book.clocks.stop(REVIEW)
+        flagged = ", ".join(f.code for f in self.flags)
+        await self.book.record(
+            "approved", actor=request.actor,
+            reason=f"approved over flags ({flagged}): {request.override_reason}" if self.flags else "approved",
+            facts=CaseFacts(assignee=request.actor, details={"decision": decision.model_dump(mode="json")}),
+            notifications=[self.to_customer("approved", "application.approved")])
+        self.decision = decision
         return self.status()
 
-    @reject.validator
     def _check_reject(self, request: Reject) -> None:
         self._check_decidable("rejected")
 
-    @workflow.update(description="The reviewer asks the customer for (more) materials; the review clock waits.")
-    async def request_supplement(self, request: RequestSupplement) -> ApplicationStatus:
-        async with self.book.acting():
-            self._check_request_supplement(request)
-            self.outstanding = list(dict.fromkeys(request.materials))
-            await self._request_materials(request.actor, f"reviewer asks for {self._outstanding_text}"
-                                          + (f": {request.note}" if request.note else ""))
+    @action("The reviewer rejects the application; the reason is told to the customer.", _check_reject)
+    async def reject(self, request: Reject) -> ApplicationStatus:
+        decision = Decision(outcome=Outcome.rejected, actor=request.actor, at=workflow.now(), reason=request.reason)
+        facts = CaseFacts(assignee=request.actor, details={"decision": decision.model_dump(mode="json")})
+        await self._end(ApplicationState.rejected, request.actor, f"rejected: {request.reason}",
+                        "application.rejected", facts=facts, reason=request.reason)
+        self.decision = decision
         return self.status()
 
-    @request_supplement.validator
     def _check_request_supplement(self, request: RequestSupplement) -> None:
         self._check_decidable("sent back for materials")
-        if self._state is ApplicationState.pending:
+        if self.state is ApplicationState.pending:
             raise refuse(f"materials are already awaited from the customer ({self._outstanding_text})")
 
-    @workflow.update(description="The customer supplies outstanding materials; the completeness check runs again.")
-    async def supply_materials(self, request: SupplyMaterials) -> ApplicationStatus:
-        async with self.book.acting():
-            self._check_supply(request)
-            kinds = [m.kind for m in request.materials]
-            self.kinds_supplied = self.kinds_supplied + kinds
-            self.outstanding = [k for k in self.outstanding if k not in kinds]
-            details = {"materials": list(self.kinds_supplied), "outstanding_materials": list(self.outstanding)}
-            if self.outstanding:
-                await self.book.record(
-                    "materials-supplied", actor=request.actor,
-                    reason=f"materials supplied; still missing: {self._outstanding_text}",
-                    facts=CaseFacts(details=details),
-                    notifications=[self._to_customer("materials-supplied", "application.materials_still_missing",
-                                                     missing=list(self.outstanding), due_at=self._supplement_due())])
-                return self.status()
-            self.book.clocks.stop(self._supplement_clock)
-            resumed = [await self.book.clocks.resume(REVIEW, workflow.now())] if self.pre_review else []
-            await self.book.record("materials-complete", to_state=ApplicationState.inProgress, actor=request.actor,
-                                   reason="materials complete", sla_events=resumed, facts=CaseFacts(details=details))
-            if self.pre_review is None:
-                await self._start_review()
+    @action("The reviewer asks the customer for (more) materials; the review clock waits.", _check_request_supplement)
+    async def request_supplement(self, request: RequestSupplement) -> ApplicationStatus:
+        self.outstanding = list(dict.fromkeys(request.materials))
+        await self._request_materials(request.actor, f"reviewer asks for {self._outstanding_text}"
+                                      + (f": {request.note}" if request.note else ""))
         return self.status()
 
-    @supply_materials.validator
     def _check_supply(self, request: SupplyMaterials) -> None:
-        if self._state is not ApplicationState.pending:
-            raise refuse(f"application is {self._state}: no materials are outstanding")
+        if self.state is not ApplicationState.pending:
+            raise refuse(f"application is {self.state}: no materials are outstanding")
         if not {m.kind for m in request.materials} & set(self.outstanding):
             raise refuse(f"none of these materials is outstanding; outstanding: {self._outstanding_text}")
 
-    @workflow.update(description="Withdraw the application (customer or staff, with a reason) before approval.")
-    async def cancel(self, request: Cancel) -> ApplicationStatus:
-        async with self.book.acting():
-            self._check_cancel(request)
-            await self._end(ApplicationState.cancelled, request.actor,
-                            f"cancelled by {request.actor}: {request.reason}", "application.cancelled",
-                            reason=request.reason)
+    @action("The customer supplies outstanding materials; the completeness check runs again.", _check_supply)
+    async def supply_materials(self, request: SupplyMaterials) -> ApplicationStatus:
+        kinds = [m.kind for m in request.materials]
+        self.kinds_supplied = self.kinds_supplied + kinds
+        self.outstanding = [k for k in self.outstanding if k not in kinds]
+        details = {"materials": list(self.kinds_supplied), "outstanding_materials": list(self.outstanding)}
+        if self.outstanding:
+            await self.book.record(
+                "materials-supplied", actor=request.actor, details=details,
+                reason=f"materials supplied; still missing: {self._outstanding_text}",
+                notifications=[self.to_customer("materials-supplied", "application.materials_still_missing",
+                                                missing=list(self.outstanding), due_at=self._supplement_due())])
+            return self.status()
+        self.close_window(self._supplement_clock)
+        resumed = [await self.book.clocks.resume(REVIEW, workflow.now())] if self.pre_review else []
+        await self.book.record("materials-complete", to_state=ApplicationState.inProgress, actor=request.actor,
+                               reason="materials complete", sla_events=resumed, details=details)
+        if self.pre_review is None:
+            await self._start_review()
         return self.status()
 
-    @cancel.validator
     def _check_cancel(self, request: Cancel) -> None:
-        if self._ended:
-            raise refuse(f"application is {self._state}: there is nothing to cancel")
+        if self.ended:
+            raise refuse(f"application is {self.state}: there is nothing to cancel")
         if self.decision is not None:
             raise refuse("the application is approved and its order is with provisioning: it can no longer be "
                          "cancelled, ask for termination once it is active")
 
+    @action("Withdraw the application (customer or staff, with a reason) before approval.", _check_cancel)
+    async def cancel(self, request: Cancel) -> ApplicationStatus:
+        await self._end(ApplicationState.cancelled, request.actor, f"cancelled by {request.actor}: {request.reason}",
+                        "application.cancelled", reason=request.reason)
+        return self.status()
+
     def _check_decidable(self, done: str) -> None:
-        if self._ended:
-            raise refuse(f"application is {self._state}: it can no longer be {done}")
+        if self.ended:
+            raise refuse(f"application is {self.state}: it can no longer be {done}")
         if self.decision is not None:
             raise refuse(f"application is already {self.decision.outcome}: it can no longer be {done}")
-        if self.pre_review is None and self._state is ApplicationState.pending:
+        if self.pre_review is None and self.state is ApplicationState.pending:
             raise refuse(f"materials are outstanding ({self._outstanding_text}): the review starts once they are "
                          "supplied")
         # Otherwise the pre-review may still be running: the handler checks again once it has.
-
-    # --- fact from the provisioning system ----------------------------------------------
 
     @case_signal(COMPLETED_SIGNAL, "The OSS reports the order activated (fire-and-forget).")
     def provisioning_completed(self, report: ProvisioningCompleted) -> None:
         expected = order_id(self.application.application_id)
         if report.order_id != expected or self.decision is None or self.decision.outcome is not Outcome.approved:
             workflow.logger.warning("ignored a completion report for order %s: the case awaits %s",
-                                    report.order_id, self._awaiting() or "nothing")
+                                    report.order_id, self.awaiting() or "nothing")
         elif self.report is None:
             self.report = report
 
     @workflow.query(description="Where the application stands: state, deadlines, flags, order, history.")
     def status(self) -> ApplicationStatus:
-        app, clocks = self.application, self.book.clocks
+        app = self.application
         return ApplicationStatus(
-            application_id=app.application_id, state=self._state, awaiting=self._awaiting(),
-            service_type=app.service_type, region=app.region, requested_start_date=app.requested_start_date,
-            id_type=app.applicant.identity.id_type, id_masked=mask(app.applicant.identity.id_number),
-            proxy=app.proxy is not None, materials=list(dict.fromkeys(self.kinds_supplied)),
-            outstanding_materials=self.outstanding, supplement_rounds=self.supplement_rounds,
-            pre_review=self.pre_review, review_flags=self.flags, decision=self.decision,
-            escalated_to=self.escalated_to, order=self.order, deadlines=clocks.deadlines(),
-            clocks=clocks.status(workflow.now()), history=list(self.book.history),
-            policy_version=self.book.policy.version)
+            **self.status_fields(), application_id=app.application_id, service_type=app.service_type,
+            region=app.region, requested_start_date=app.requested_start_date, id_type=app.applicant.identity.id_type,
+            id_masked=mask(app.applicant.identity.id_number), proxy=app.proxy is not None,
+            materials=list(dict.fromkeys(self.kinds_supplied)), outstanding_materials=self.outstanding,
+            supplement_rounds=self.supplement_rounds, pre_review=self.pre_review, review_flags=self.flags,
+            decision=self.decision, escalated_to=self.escalated_to, order=self.order)
 
     # --- completeness, pre-review, provisioning -----------------------------------------
 
@@ -254,30 +217,27 @@ class ApplicationReview(UnknownNames):
         paused = ([await self.book.clocks.pause(REVIEW, now, "awaiting materials from the customer")]
                   if self.book.clocks.is_running(REVIEW) else [])
         self.supplement_rounds += 1
-        await self.book.clocks.start(self._supplement_clock, self.book.policy.application.supplement, now)
+        await self.open_window(self._supplement_clock, self.book.policy.application.supplement, now,
+                               self._supplement_over, self._supplement_reminder)
         await self.book.record(
             "materials-requested", to_state=ApplicationState.pending, actor=actor, reason=reason, sla_events=paused,
-            facts=CaseFacts(details={"outstanding_materials": list(self.outstanding),
-                                     "supplement_rounds": self.supplement_rounds}),
-            notifications=[self._to_customer("materials-requested", "application.materials_requested",
-                                             missing=list(self.outstanding), due_at=self._supplement_due())])
+            details={"outstanding_materials": list(self.outstanding), "supplement_rounds": self.supplement_rounds},
+            notifications=[self.to_customer("materials-requested", "application.materials_requested",
+                                            missing=list(self.outstanding), due_at=self._supplement_due())])
 
     async def _start_review(self) -> None:
         """Automated pre-review (guide 2.3), then the manual review clock starts."""
         app, policy = self.application, self.book.policy.application
-        counted = [ServiceType(s) for s in policy.line_limited_services]
-        result = await workflow.execute_activity_method(
-            InventoryChecks.pre_review,
-            PreReviewRequest(applicant=app.applicant.identity, proxy=app.proxy.identity if app.proxy else None,
-                             service_type=app.service_type, region=app.region, counted_services=counted),
-            start_to_close_timeout=timedelta(seconds=30), retry_policy=ADAPTER_RETRY,
-            summary="pre-review: coverage, lines held, risk list")
+        result = await call(InventoryChecks.pre_review, PreReviewRequest(
+            applicant=app.applicant.identity, proxy=app.proxy.identity if app.proxy else None,
+            service_type=app.service_type, region=app.region,
+            counted_services=[ServiceType(s) for s in policy.line_limited_services]),
+            "pre-review: coverage, lines held, risk list")
         self.identity = result
         applies = app.service_type in policy.line_limited_services
         self.pre_review = PreReview(service_available=result.service_available, active_lines=result.active_lines,
                                     line_limit=policy.line_limit, line_limit_applies=applies)
-        identity = {"id_hash": result.applicant.id_hash,
-                    "proxy_id_hash": result.proxy.id_hash if result.proxy else None,
+        identity = {"id_hash": result.applicant.id_hash, "proxy_id_hash": result.proxy.id_hash if result.proxy else None,
                     "pre_review": self.pre_review.model_dump(mode="json")}
         if not result.service_available:
             await self._end(ApplicationState.rejected, "system",
@@ -287,25 +247,22 @@ class ApplicationReview(UnknownNames):
             return
         if applies and result.active_lines >= policy.line_limit:
             self.flags.append(ReviewFlag(
-                code=ReviewFlagCode.line_limit,
-                detail=f"the applicant already holds {result.active_lines} active lines, the limit is "
-                       f"{policy.line_limit} (反诈法 Art. 10)"))
+                code=ReviewFlagCode.line_limit, detail=f"the applicant already holds {result.active_lines} active "
+                                                       f"lines, the limit is {policy.line_limit} (反诈法 Art. 10)"))
         if result.risk_flag:
             self.flags.append(ReviewFlag(code=ReviewFlagCode.risk_flag, detail=f"on the risk list: {result.risk_flag}"))
         await self.book.clocks.start(REVIEW, policy.review, workflow.now())
-        flags = [f.model_dump(mode="json") for f in self.flags]
         await self.book.record(
             "pre-reviewed", to_state=ApplicationState.inProgress,
             reason="pre-review flagged: " + "; ".join(f.detail for f in self.flags) if self.flags
             else "pre-review passed: awaiting the reviewer's decision",
-            facts=CaseFacts(details={**identity, "review_flags": flags}),
-            notifications=[self._to_staff("pre-reviewed", policy.review_queue, "application.review_requested",
-                                          flags=[f.code for f in self.flags],
-                                          due_at=self.book.clocks.deadlines()[REVIEW].isoformat())])
+            details={**identity, "review_flags": [f.model_dump(mode="json") for f in self.flags]},
+            notifications=[self.to_staff("pre-reviewed", policy.review_queue, "application.review_requested",
+                                         flags=[f.code for f in self.flags],
+                                         due_at=self.book.clocks.deadlines()[REVIEW].isoformat())])
 
     async def _provision(self) -> None:
-        """Provisioning (ch. 3) within the published time limit; late through the operator's fault
-        costs 1 % of the installation fee per day (条例 Art. 31)."""
+        """Provisioning (ch. 3) within the published time limit."""
         app, policy = self.application, self.book.policy.application
         assert self.decision is not None and self.identity is not None
         request = OrderRequest(order_id=order_id(app.application_id), workflow_id=workflow.info().workflow_id,
@@ -314,9 +271,7 @@ class ApplicationReview(UnknownNames):
                                holder_hash=self.identity.applicant.id_hash, customer_ref=app.applicant.customer_ref,
                                submitted_at=workflow.now())
         try:
-            receipt = await workflow.execute_activity_method(
-                Provisioning.submit_order, request, start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=ADAPTER_RETRY, summary=f"submit order {request.order_id}")
+            receipt = await call(Provisioning.submit_order, request, f"submit order {request.order_id}")
         except ActivityError as error:
             cause = error.cause.message if isinstance(error.cause, ApplicationError) else str(error)
             await self._end(ApplicationState.failed, "system", f"provisioning refused the order: {cause}",
@@ -328,18 +283,18 @@ class ApplicationReview(UnknownNames):
                                  due_at=self.book.clocks.deadlines()[PROVISIONING], activated_at=receipt.activated_at)
         if receipt.state is OrderState.accepted:
             await self.book.record("order-submitted", reason=f"order {request.order_id} accepted by provisioning",
-                                   facts=CaseFacts(details={"order": self.order.model_dump(mode="json")}))
-            await self.book.wait_until(lambda: self.report is not None, self._on_mark)
+                                   details={"order": self.order.model_dump(mode="json")})
+            await self.wait(lambda: self.report is not None)
             assert self.report is not None
             # The OSS's clock, but never later than ours nor before the order existed.
             activated = max(min(self.report.activated_at, workflow.now()), request.submitted_at)
-            receipt = await workflow.execute_activity_method(
-                Provisioning.record_activation, Activation(order_id=request.order_id, activated_at=activated),
-                start_to_close_timeout=timedelta(seconds=30), retry_policy=ADAPTER_RETRY,
-                summary=f"record the activation of {request.order_id}")
+            receipt = await call(Provisioning.record_activation,
+                                 Activation(order_id=request.order_id, activated_at=activated),
+                                 f"record the activation of {request.order_id}")
         await self._activated(receipt)
 
     async def _activated(self, receipt: OrderReceipt) -> None:
+        """Late through the operator's fault costs a share of the installation fee per day (条例 Art. 31)."""
         policy, order = self.book.policy.application, self.order
         assert order is not None and order.due_at is not None and receipt.activated_at is not None
         self.book.clocks.stop(PROVISIONING)
@@ -348,10 +303,9 @@ class ApplicationReview(UnknownNames):
         customer_caused = self.report is not None and self.report.customer_caused_delay
         fee = policy.services[self.application.service_type].installation_fee_fen
         rate = policy.late_penalty_percent_per_day
-        amount = -(-fee * rate * days_late // 100) if not customer_caused else 0
-        penalty = amount or None
+        penalty = (-(-fee * rate * days_late // 100) if not customer_caused else 0) or None
         compensations = [CompensationRecord(
-            key="provisioning-penalty", kind=CompensationKind.penalty, amount_fen=amount,
+            key="provisioning-penalty", kind=CompensationKind.penalty, amount_fen=penalty,
             period_start=order.due_at, period_end=receipt.activated_at,
             reason=f"activated {days_late} day(s) after the published time limit: {rate} % of the "
                    f"{fee} fen installation fee per day (条例 Art. 31)")] if penalty else []
@@ -361,57 +315,28 @@ class ApplicationReview(UnknownNames):
         if days_late and customer_caused:
             reason += " (delay attributed to the customer: no penalty)"
         await self._end(ApplicationState.completed, "system", reason, "application.activated",
-                        compensations=compensations,
-                        facts=CaseFacts(details={"order": self.order.model_dump(mode="json")}),
+                        compensations=compensations, facts=CaseFacts(details={"order": self.order.model_dump(mode="json")}),
                         order_id=order.order_id, penalty_fen=penalty)
 
-    # --- deadlines and the end ----------------------------------------------------------
+    # --- the customer's window and the end ----------------------------------------------
 
-    async def _on_mark(self, firing: Firing) -> None:
-        mark, policy = firing.mark, self.book.policy.application
-        if self._ended:
-            return  # a mark due at the same instant as the one that ended the case
-        if firing.clock.startswith(SUPPLEMENT):
-            await self._on_supplement_mark(firing)
-            return
-        queue = policy.review_queue if firing.clock == REVIEW else policy.provisioning_queue
-        step = f"{firing.clock}-{mark.label}"
-        if mark.kind is SlaEventKind.warning:
-            await self.book.record(step, reason=f"{firing.clock} deadline {mark.label}", sla_events=[firing.record()],
-                                   notifications=[self._to_staff(step, queue, "sla.warning", clock=firing.clock,
-                                                                 due_at=firing.due_at.isoformat())])
-        elif mark.kind is SlaEventKind.breach:
-            await self.book.record(step, reason=f"{firing.clock} deadline passed", sla_events=[firing.record()])
-        else:
-            self.escalated_to = mark.escalation.to
-            await self.book.record(
-                step, reason=f"{firing.clock} deadline passed: escalated to {mark.escalation.to}",
-                sla_events=[firing.record()], facts=CaseFacts(details={"escalated_to": mark.escalation.to}),
-                notifications=[self._to_staff(step, mark.escalation.to, "sla.escalation", clock=firing.clock)])
+    async def _supplement_reminder(self, firing: Firing) -> None:
+        assert firing.due_at is not None
+        await self.book.record("materials-reminder", reason=f"reminder: still missing {self._outstanding_text}",
+                               notifications=[self.to_customer("materials-reminder", "application.materials_reminder",
+                                                               missing=list(self.outstanding),
+                                                               due_at=firing.due_at.isoformat())])
 
-    async def _on_supplement_mark(self, firing: Firing) -> None:
-        """The customer's window: a reminder, then the end of the application. Neither is an SLA event."""
-        if firing.mark.kind is SlaEventKind.warning:
-            reminder = self._to_customer("materials-reminder", "application.materials_reminder",
-                                         missing=list(self.outstanding), due_at=firing.due_at.isoformat())
-            await self.book.record("materials-reminder", reason=f"reminder: still missing {self._outstanding_text}",
-                                   notifications=[reminder])
-            return
-        # The window's end is no SLA breach: the clock leaves the case so it is not counted as one.
-        del self.book.clocks.clocks[firing.clock]
+    async def _supplement_over(self, firing: Firing) -> None:
         budget = self.book.policy.application.supplement.budget.days
         await self._end(ApplicationState.cancelled, "system",
                         f"materials not supplied within {budget} working days: {self._outstanding_text}",
-                        "application.cancelled", reason="materials not supplied in time",
-                        missing=list(self.outstanding))
+                        "application.cancelled", reason="materials not supplied in time", missing=list(self.outstanding))
 
     async def _end(self, state: ApplicationState, actor: str, why: str, template: str, *,
                    facts: CaseFacts | None = None, compensations: list[CompensationRecord] | None = None,
                    **params: object) -> None:
         """Tell the customer the outcome and archive the case (guide 2.5, ch. 7)."""
-        for name, clock in self.book.clocks.clocks.items():
-            if not clock.stopped:
-                self.book.clocks.stop(name)
         app = self.application
         summary = {"outcome": state, "service_type": app.service_type, "region": app.region,
                    "id_type": app.applicant.identity.id_type, "id_masked": mask(app.applicant.identity.id_number),
@@ -421,14 +346,9 @@ class ApplicationReview(UnknownNames):
                    "review_flags": [f.code for f in self.flags], "reason": why,
                    "decided_by": self.decision.actor if self.decision else actor,
                    "order": self.order.model_dump(mode="json") if self.order else None}
-        await self.book.record(
-            str(state), to_state=state, actor=actor, reason=why, closed=True, facts=facts,
-            compensations=compensations or [],
-            archive=ArchiveRecord(classification="application",
-                                  retention=self.book.policy.application.archive_retention, summary=summary),
-            notifications=[self._to_customer(str(state), template, **params)])
-
-    # --- helpers ------------------------------------------------------------------------
+        await self.finish(str(state), to_state=state, actor=actor, reason=why, summary=summary, facts=facts,
+                          compensations=compensations or [],
+                          notifications=[self.to_customer(str(state), template, **params)])
 
     @property
     def _supplement_clock(self) -> str:
@@ -441,39 +361,25 @@ class ApplicationReview(UnknownNames):
     def _outstanding_text(self) -> str:
         return ", ".join(self.outstanding) or "none"
 
-    def _to_customer(self, step: str, template: str, **params: object) -> NotificationRecord:
-        return self.book.notification(step, template, self.application.applicant.customer_ref, Channel.sms,
-                                      application_id=self.application.application_id, **params)
-
-    def _to_staff(self, step: str, role: str, template: str, **params: object) -> NotificationRecord:
-        return self.book.notification(step, template, role, Channel.staff,
-                                      application_id=self.application.application_id, **params)
-
     @property
-    def _state(self) -> ApplicationState:
-        return ApplicationState(self.book.state or ApplicationState.acknowledged)
+    def ended(self) -> bool:
+        return self.state in FINAL_STATES
 
-    @property
-    def _ended(self) -> bool:
-        return self._state in FINAL_STATES
+    def queue(self, clock: str) -> str:
+        policy = self.book.policy.application
+        return policy.review_queue if clock == REVIEW else policy.provisioning_queue
 
-    def _awaiting(self) -> str | None:
-        state = self._state
-        if state in FINAL_STATES:
+    def awaiting(self) -> str | None:
+        if self.ended:
             return None
-        if state is ApplicationState.pending:
+        if self.state is ApplicationState.pending:
             return f"materials from the customer: {self._outstanding_text}"
-        if state is ApplicationState.acknowledged or self.pre_review is None:
+        if self.state is ApplicationState.acknowledged or self.pre_review is None:
             return "completeness check and pre-review"
-        if self.decision is None:
-            return "the reviewer's decision"
-        return "activation by the provisioning system"
+        return "the reviewer's decision" if self.decision is None else "activation by the provisioning system"
 
-    def _details(self) -> str:
-        parts = [str(self._state), f"{self.application.service_type} · {self.application.region}"]
-        if self._awaiting():
-            parts.append(f"awaiting {self._awaiting()}")
-        parts += [f"{name} due {at:%Y-%m-%d %H:%M} UTC" for name, at in sorted(self.book.clocks.deadlines().items())]
-        if self.flags:
-            parts.append("flagged: " + ", ".join(f.code for f in self.flags))
-        return " · ".join(parts)
+    def headline(self) -> str:
+        return f"{self.state} · {self.application.service_type} · {self.application.region}"
+
+    def alerts(self) -> list[str]:
+        return ["flagged: " + ", ".join(f.code for f in self.flags)] * bool(self.flags)

@@ -1,5 +1,5 @@
 """What the SDK would otherwise do wrong with input our workflows cannot read, for every case:
-- a case whose input `workflows.case.case_input` refused fails before `run`;
+- a case whose input `workflows.inbound.case_input` refused fails before `run`;
 - an update sent with no argument or with several is refused as a `ValidationError` (the SDK would
   call the handler with the wrong arguments: a `TypeError`, labelled retryable);
 - the `status` query of a failed case answers with why it failed (a query error naming the error
@@ -19,7 +19,7 @@ with workflow.unsafe.imports_passed_through():  # as the workflow modules import
     from models.contract import CONTRACTS
     from models.errors import Undecodable, refusal
 
-    from .case import REFUSED_INPUT
+    from .inbound import REFUSED_INPUT
 
 FAILURE = "_case_failure"
 ONE_ARGUMENT = {c.workflow_type: frozenset(c.updates) for c in CONTRACTS}

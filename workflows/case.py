@@ -1,46 +1,54 @@
-"""What every case workflow shares: its record book (one activity per transition), state history,
-search attributes, the lock that serialises human actions, and the loop that waits on clocks."""
+"""The case framework: what every process shares, so a process module holds only its own states,
+updates, validators and transitions.
+
+A process subclasses `Case`, calls `open_case` in its `@case_input` init and `begin` first in
+`run`, and declares each human action with `@action(description, check)`: the check is the update's
+validator and runs again under the case's lock, and the action writes one record. SLA marks get the
+default reaction of `on_mark` (warning and breach to the clock's staff queue, the escalation ladder)
+unless the process overrides it for a clock whose rules differ; windows are opened by name with the
+handlers of their reminder and end; `finish` writes the case's last record and its archive entry.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import functools
-import typing
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar, TypeVar
 from zoneinfo import ZoneInfo
 
 from temporalio import workflow
-from temporalio.common import RawValue, RetryPolicy
+from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.records import CASE_ID_REUSED, CaseRecords
-    from models import search
-    from models.common import CaseType, Customer, StateChange
-    from models.contract import CONTRACTS
-    from models.errors import Undecodable, refusal
-    from models.policy import Policy
-    from models.records import (ArchiveRecord, CaseFacts, CompensationRecord, NotificationRecord,
-                                PolicyRequest, SlaEventRecord, Transition)
+    from models.common import CaseType
+    from models.policy import ClockPolicy, Policy
+    from models.records import ArchiveRecord, Channel, NotificationRecord
+    from models.sla import SlaEventKind
 
-    from .patches import local_steps, recorded_signal_refusals
-    from .sla import Firing, SlaClocks
+    from .book import CaseBook
+    from .clocks import Firing
+    from .inbound import UnknownNames
 
 INVALID_INPUT = "InvalidInput"
 INVALID_ACTION = "InvalidAction"
+TIMEOUT = timedelta(seconds=30)
+ADAPTER_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2,
+                            maximum_interval=timedelta(minutes=1))
+"""Outside systems being down is retried without limit (the case waits); their refusals are final."""
 
-RECORD_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2,
-                           maximum_interval=timedelta(minutes=1),
-                           non_retryable_error_types=[CASE_ID_REUSED])
-"""Database outages are retried without limit (the case waits, nothing is lost); only a reused
-case id is final."""
+R = TypeVar("R")
+Handler = Callable[[Firing], Awaitable[None]]
 
 
-POLICY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=5)
-"""The policy is in the worker's memory: a failure to hand it over is transient or a bug."""
+def invalid_input(message: str) -> ApplicationError:
+    return ApplicationError(message, type=INVALID_INPUT, non_retryable=True)
+
+
+def refuse(message: str) -> ApplicationError:
+    """A human action that does not fit the case's current state: the update fails, the case goes on."""
+    return ApplicationError(message, type=INVALID_ACTION, non_retryable=True)
 
 
 def local_date(moment: datetime, timezone: str) -> date:
@@ -61,207 +69,151 @@ def check_event_time(field: str, moment: datetime, policy: Policy) -> None:
                             "(policy backdating_limit)")
 
 
-def invalid_input(message: str) -> ApplicationError:
-    return ApplicationError(message, type=INVALID_INPUT, non_retryable=True)
+async def call(activity: Callable[..., Awaitable[R]], arg: Any, summary: str, *,
+               retry: RetryPolicy = ADAPTER_RETRY) -> R:
+    """An outside system's activity, with the options every case uses for them."""
+    return await workflow.execute_activity_method(activity, arg, start_to_close_timeout=TIMEOUT, retry_policy=retry,
+                                                  summary=summary)
 
 
-def refuse(message: str) -> ApplicationError:
-    """A human action that does not fit the case's current state: the update fails, the case goes on."""
-    return ApplicationError(message, type=INVALID_ACTION, non_retryable=True)
+def action(description: str, check: Callable[[Any, Any], None]) -> Callable[[Callable[[Any, Any], Awaitable[R]]],
+                                                                             Callable[[Any, Any], Awaitable[R]]]:
+    """A human action as an update: `check` is its validator (a refusal never reaches history) and
+    runs again under the case's lock, because another action may have moved the case meanwhile."""
 
+    def decorate(apply: Callable[[Any, Any], Awaitable[R]]) -> Callable[[Any, Any], Awaitable[R]]:
+        @functools.wraps(apply)  # the update's name and argument types are the action's
+        async def handler(self: Case, request: Any) -> R:
+            async with self.book.acting():
+                check(self, request)
+                return await apply(self, request)
 
-REFUSED_INPUT = "_refused_input"
-
-
-def case_input(init: Callable[[Any, Any], None]) -> Callable[..., None]:
-    """`@workflow.init` for a case: exactly one input of the declared model, or the case fails at
-    once with a named, non-retryable error (`workflows.boundary`), and `status` answers with it.
-    Without this, a missing, extra or undecodable input fails the workflow task again and again."""
-    expected = next(iter(typing.get_type_hints(init).values()))
-
-    @functools.wraps(init)  # keeps the signature the SDK compares with `run` and reads types from
-    def checked(self: Any, *args: Any) -> None:
-        try:
-            value = _one(args, expected, "input")
-        except ApplicationError as error:
-            # Not raised here: an error in __init__ would also fail every later query's activation;
-            # workflows.boundary fails the case with it.
-            setattr(self, REFUSED_INPUT, error)
-            return
-        init(self, value)
-
-    return workflow.init(checked)
-
-
-def case_signal(name: str, description: str) -> Callable[[Callable[[Any, Any], None]], Callable[..., Awaitable[None]]]:
-    """`@workflow.signal` for a fact from another system. A signal cannot be refused to its sender,
-    so one that is malformed is written to the case's event log (ops see it), not only logged;
-    the case goes on."""
-
-    def decorate(handler: Callable[[Any, Any], None]) -> Callable[..., Awaitable[None]]:
-        expected = next(iter(typing.get_type_hints(handler).values()))
-
-        @functools.wraps(handler)
-        async def checked(self: Any, *args: Any) -> None:
-            try:
-                value = _one(args, expected, f"signal {name}")
-            except ApplicationError as error:
-                await self.book.refuse_signal(name, error)
-                return
-            handler(self, value)
-
-        return workflow.signal(name=name, description=description)(checked)
+        update = workflow.update(description=description)(handler)
+        update.validator(check)
+        return update
 
     return decorate
 
 
-def _one(args: Sequence[Any], expected: type, what: str) -> Any:
-    if len(args) != 1:
-        raise refusal(f"{len(args)} values for the {what}: send exactly one JSON object ({expected.__name__})")
-    if isinstance(args[0], Undecodable):
-        raise args[0].error
-    if not isinstance(args[0], expected):
-        raise refusal(f"the {what} is not a {expected.__name__} JSON object")
-    return args[0]
+class Case(UnknownNames):
+    """Base of every process workflow."""
 
+    State: ClassVar[Any]
+    """The process's state enum; its first member is the state before the first record."""
 
-class UnknownNames:
-    """Base of every case workflow: an update, signal or query name the contract does not have is
-    answered by name, with the ones it has — an update or query refused as non-retryable (the SDK
-    would say RuntimeError, retryable), a signal written to the event log (the SDK would drop it
-    without a word, and a payment would be lost)."""
+    def open_case(self, case_type: CaseType, customer_ref: str, **ref: str) -> None:
+        """In the process's init: `ref` names the case in every notification (e.g. ticket_id=...)."""
+        self.book = CaseBook(case_type, self.details)
+        self.customer_ref, self.ref = customer_ref, ref
+        self.escalated_to: str | None = None
+        self._windows: dict[str, tuple[Handler, Handler | None]] = {}
 
-    book: CaseBook
+    async def begin(self, workflow_id: str, what: str) -> Policy:
+        """The id check every case makes first, then the policy in force binds the case."""
+        if workflow.info().workflow_id != workflow_id:
+            raise invalid_input(f"workflow id must be {workflow_id!r} for {what}, not {workflow.info().workflow_id!r}")
+        return await self.book.bind_policy()
 
-    @workflow.update(dynamic=True, description="Refuses update names the contract does not have.")
-    async def unknown_update(self, name: str, args: Sequence[RawValue]) -> None:
-        raise _unknown("update", name)
+    # --- what a process answers ------------------------------------------------------------
 
-    @unknown_update.validator
-    def _refuse_unknown_update(self, name: str, args: Sequence[RawValue]) -> None:
-        raise _unknown("update", name)
+    @property
+    def state(self) -> Any:
+        return self.State(self.book.state or next(iter(self.State)))
 
-    @workflow.signal(dynamic=True, description="Records signal names the contract does not have.")
-    async def unknown_signal(self, name: str, args: Sequence[RawValue]) -> None:
-        await self.book.refuse_signal(name, _unknown("signal", name))
+    @property
+    def ended(self) -> bool:
+        raise NotImplementedError
 
-    @workflow.query(dynamic=True, description="Refuses query names the contract does not have.")
-    def unknown_query(self, name: str, args: Sequence[RawValue]) -> None:
-        raise _unknown("query", name)
+    def awaiting(self) -> str | None:
+        raise NotImplementedError
 
+    def queue(self, clock: str) -> str:
+        """The staff role told of an SLA clock's warnings and breach."""
+        raise NotImplementedError
 
-def _unknown(kind: str, name: str) -> ApplicationError:
-    contract = next(c for c in CONTRACTS if c.workflow_type == workflow.info().workflow_type)
-    plural, known = {"update": ("updates", contract.updates), "signal": ("signals", contract.signals),
-                     "query": ("queries", contract.queries)}[kind]
-    return refusal(f"{workflow.info().workflow_type} has no {kind} {name[:64]!r}; its {plural}: "
-                   f"{', '.join(known) or 'none'}", type=f"Unknown{kind.title()}")
+    def headline(self) -> str:
+        return str(self.state)
 
+    def alerts(self) -> list[str]:
+        return []
 
-class CaseBook:
-    def __init__(self, case_type: CaseType, describe: Callable[[], str]) -> None:
-        self.case_type = case_type
-        self.describe = describe
-        """The current-details line for ops (no personal data), refreshed after every record."""
-        self.state: str | None = None
-        self.opened = False
-        self.history: list[StateChange] = []
-        self.lock = asyncio.Lock()
-        self.clocks = SlaClocks("UTC")
-        self.policy = Policy()
-        self._seq = 0
-        self._search: dict[str, object] = {}
+    def details(self) -> str:
+        """The ops details line (Web UI): no personal data."""
+        parts = [self.headline()] + [f"awaiting {self.awaiting()}"] * bool(self.awaiting())
+        parts += [f"{name} due {at:%Y-%m-%d %H:%M} UTC" for name, at in sorted(self.book.clocks.deadlines().items())]
+        return " · ".join(parts + self.alerts())
 
-    async def bind_policy(self) -> Policy:
-        self.policy = await workflow.execute_local_activity_method(
-            CaseRecords.load_policy, PolicyRequest(case_type=self.case_type),
-            start_to_close_timeout=timedelta(seconds=10), retry_policy=POLICY_RETRY,
-            summary="bind the policy in force")
-        self.clocks.timezone = self.policy.timezone
-        return self.policy
+    def status_fields(self) -> dict[str, Any]:
+        """The fields every status model has (`models.case.CaseStatus`)."""
+        clocks = self.book.clocks
+        return {"state": self.state, "awaiting": self.awaiting(), "deadlines": clocks.deadlines(),
+                "clocks": clocks.status(workflow.now()), "history": list(self.book.history),
+                "policy_version": self.book.policy.version}
 
-    async def record(self, step: str, *, reason: str, actor: str = "system", to_state: str | None = None,
-                     facts: CaseFacts | None = None, contact: Customer | None = None,
-                     sla_events: Sequence[SlaEventRecord] = (),
-                     notifications: Sequence[NotificationRecord] = (),
-                     compensations: Sequence[CompensationRecord] = (),
-                     archive: ArchiveRecord | None = None, closed: bool = False) -> None:
-        """Write one transition (case row, event, SLA events, outbox, compensations, archive) in
-        one transaction, then move the workflow's own state: the record is the truth."""
-        self._seq += 1
-        info = workflow.info()
-        facts = (facts or CaseFacts()).model_copy(
-            update={"deadlines": self.clocks.deadlines(), "sla_breached": self.clocks.breached})
-        transition = Transition(
-            workflow_id=info.workflow_id, run_id=info.first_execution_run_id, case_type=self.case_type,
-            step=f"{self._seq:03d}-{step}", at=workflow.now(), actor=actor, reason=reason,
-            from_state=self.state if to_state else None, to_state=to_state, closed=closed, facts=facts,
-            contact=contact, sla_events=list(sla_events), notifications=list(notifications),
-            compensations=list(compensations), archive=archive)
-        run = workflow.execute_local_activity_method if local_steps() else workflow.execute_activity_method
-        await run(CaseRecords.record_transition, transition, start_to_close_timeout=timedelta(seconds=30),
-                  retry_policy=RECORD_RETRY, summary=f"record {step}")
-        if to_state and to_state != self.state:
-            self.state = to_state
-            self.history.append(StateChange(at=transition.at, state=to_state, reason=reason, actor=actor))
-        self.opened = True
-        self._upsert_search(facts)
-        workflow.set_current_details(self.describe())
+    # --- notifications ---------------------------------------------------------------------
 
-    async def refuse_signal(self, name: str, error: ApplicationError) -> None:
-        """A signal that cannot be taken, on the case's event log: what was wrong, never the values."""
-        if not recorded_signal_refusals():  # cases started before: only logged, as they were
-            workflow.logger.warning("dropped signal %s: %s", name[:64], error.message)
+    def to_customer(self, step: str, template: str, channel: str = Channel.sms, **params: object) -> NotificationRecord:
+        return self.book.notification(step, template, self.customer_ref, channel, **self.ref, **params)
+
+    def to_staff(self, step: str, role: str, template: str, **params: object) -> NotificationRecord:
+        return self.book.notification(step, template, role, Channel.staff, **self.ref, **params)
+
+    # --- clocks, windows and marks ---------------------------------------------------------
+
+    async def open_window(self, name: str, policy: ClockPolicy, at: datetime, on_end: Handler,
+                          on_reminder: Handler | None = None) -> None:
+        """A plain deadline: its reminders and its end go to the handlers given, never as SLA events."""
+        self._windows[name] = (on_end, on_reminder)
+        await self.book.clocks.open_window(name, policy, at)
+
+    def close_window(self, name: str) -> None:
+        self._windows.pop(name, None)
+        self.book.clocks.close(name)
+
+    async def wait(self, done: Callable[[], bool]) -> None:
+        await self.book.wait_until(done, self._mark)
+
+    async def _mark(self, firing: Firing) -> None:
+        if self.ended:
+            return  # a mark due at the instant the case ended
+        if firing.clock not in self._windows:
+            await self.on_mark(firing)
             return
-        async with self.acting():
-            await self.record("signal-refused", actor=f"signal:{name}"[:64],
-                              reason=f"signal {name[:64]} refused ({error.type}): {error.message}"[:2000])
+        on_end, on_reminder = self._windows[firing.clock]
+        if firing.mark.kind is SlaEventKind.warning:
+            if on_reminder is not None:
+                await on_reminder(firing)
+            return
+        self.close_window(firing.clock)
+        await on_end(firing)
 
-    def notification(self, step: str, template: str, recipient: str, channel: str = "sms",
-                     **params: object) -> NotificationRecord:
-        return NotificationRecord(key=f"{self._seq + 1:03d}-{step}:{template}", channel=channel,
-                                  template=template, recipient=recipient, params=params)
+    async def on_mark(self, firing: Firing) -> None:
+        """The default reaction to an SLA clock's mark; a process overrides it where its rules differ."""
+        mark, clock = firing.mark, firing.clock
+        step = f"{clock}-{mark.label}"
+        if mark.escalation is not None:
+            self.escalated_to = mark.escalation.to
+            await self.book.record(step, reason=f"{clock} deadline passed: escalated to {mark.escalation.to}",
+                                   sla_events=[firing.record()], details={"escalated_to": mark.escalation.to},
+                                   notifications=[self.to_staff(step, mark.escalation.to, "sla.escalation", clock=clock)])
+            return
+        warning = mark.kind is SlaEventKind.warning
+        assert firing.due_at is not None
+        await self.book.record(
+            step, reason=f"{clock} deadline {mark.label}" if warning else f"{clock} deadline passed",
+            sla_events=[firing.record()],
+            notifications=[self.to_staff(step, self.queue(clock), "sla.warning" if warning else "sla.breach",
+                                         clock=clock, due_at=firing.due_at.isoformat())])
 
-    def _upsert_search(self, facts: CaseFacts) -> None:
-        wanted: dict[str, object] = {search.CASE_TYPE.name: str(self.case_type), search.STATE.name: str(self.state),
-                                     search.SLA_BREACHED.name: self.clocks.breached}
-        for key, value in ((search.CUSTOMER_REF, facts.customer_ref), (search.REGION, facts.region),
-                           (search.SEVERITY, facts.severity), (search.ASSIGNEE, facts.assignee)):
-            if value is not None:
-                wanted[key.name] = value
-        wanted[search.NEXT_DUE.name] = min(facts.deadlines.values()) if facts.deadlines else None
-        keys = {k.name: k for k in search.ALL}
-        updates = [keys[name].value_set(value) if value is not None else keys[name].value_unset()
-                   for name, value in wanted.items() if self._search.get(name) != value]
-        if updates:
-            workflow.upsert_search_attributes(updates)
-            self._search.update(wanted)
+    # --- the end ---------------------------------------------------------------------------
 
-    @asynccontextmanager
-    async def acting(self) -> AsyncIterator[None]:
-        """Human actions wait until the case's first record exists, then take turns, so two
-        staff acting at once cannot both pass the same state check."""
-        await workflow.wait_condition(lambda: self.opened)
-        async with self.lock:
-            yield
-
-    async def wait_until(self, done: Callable[[], bool], on_mark: Callable[[Firing], Awaitable[None]]) -> None:
-        """Wait, on durable timers only, until `done()`; record each SLA mark as its time comes.
-        Human actions wake the wait early, and the next timer is re-armed from the new schedule."""
-        while not done():
-            wake = self.clocks.next_wake()
-            self.clocks.changed = False
-            if wake is None:
-                await workflow.wait_condition(lambda: done() or self.clocks.changed)
-                continue
-            at, label = wake
-            if at > workflow.now():
-                try:
-                    await workflow.wait_condition(lambda: done() or self.clocks.changed,
-                                                  timeout=at - workflow.now(), timeout_summary=label)
-                    continue
-                except asyncio.TimeoutError:
-                    pass
-            async with self.lock:
-                for firing in self.clocks.take_due(workflow.now()):
-                    await on_mark(firing)
+    async def finish(self, step: str, *, reason: str, summary: dict[str, Any], actor: str = "system",
+                     to_state: Any = None, **record: Any) -> None:
+        """The case's last record: every clock stopped, the row closed, the archive entry written
+        (guide ch. 7) with the process's retention."""
+        self.book.clocks.stop_all()
+        case_type = self.book.case_type
+        retention: timedelta = getattr(self.book.policy, str(case_type)).archive_retention
+        await self.book.record(step, to_state=to_state, actor=actor, reason=reason, closed=True,
+                               archive=ArchiveRecord(classification=str(case_type), retention=retention,
+                                                     summary=summary), **record)
