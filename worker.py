@@ -43,12 +43,12 @@ from edge.id_hash import HashKeyRing, development_keys
 from edge.settings import Settings, SettingsError, load
 from models.common import TASK_QUEUE
 from models.policy import Policy
-from workflows.boundary import BoundaryInterceptor
-from workflows.unknown import UnknownWorkflow
 from workflows.application_review import ApplicationReview
+from workflows.boundary import BoundaryInterceptor
 from workflows.complaint_closure import ComplaintClosure
 from workflows.fault_repair import FaultRepair
 from workflows.termination_cleanup import TerminationCleanup
+from workflows.unknown import UnknownWorkflow
 
 WORKFLOWS = [ApplicationReview, FaultRepair, ComplaintClosure, TerminationCleanup]
 WORKFLOW_RUNNER = SandboxedWorkflowRunner(

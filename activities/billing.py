@@ -6,8 +6,17 @@ from __future__ import annotations
 from temporalio import activity
 
 from adapters.billing import BillingSystem
-from models.termination import (Balance, EquipmentCharge, EquipmentList, EquipmentReturn, FinalBill, PaymentRecord,
-                                Refund, RefundRequest, Settlement)
+from models.termination import (
+    Balance,
+    EquipmentCharge,
+    EquipmentList,
+    EquipmentReturn,
+    FinalBill,
+    PaymentRecord,
+    Refund,
+    RefundRequest,
+    Settlement,
+)
 
 
 class Billing:

@@ -13,7 +13,7 @@ import re
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -73,7 +73,7 @@ def _require_aware(value: datetime, name: str) -> datetime:
     """Naive datetimes are ambiguous for SLA deadlines, so refuse them."""
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"{name} must be a timezone-aware datetime, got naive {value!r}")
-    return value.astimezone(timezone.utc)
+    return value.astimezone(UTC)
 
 
 class WorkingCalendar:
@@ -98,7 +98,7 @@ class WorkingCalendar:
 
     def _midnight(self, day: date) -> datetime:
         """Local midnight as a UTC instant (correct across DST changes)."""
-        return datetime(day.year, day.month, day.day, tzinfo=self._tz).astimezone(timezone.utc)
+        return datetime(day.year, day.month, day.day, tzinfo=self._tz).astimezone(UTC)
 
     def _working_spans(self, start: datetime) -> Iterator[tuple[datetime, datetime]]:
         """Yield [begin, end) UTC spans of working time from ``start`` onwards, forever."""

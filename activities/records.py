@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -106,7 +106,7 @@ class CaseRecords:
                 self.notifier.send(Notification(**row._mapping),
                                    CustomerContact(**contact._mapping) if contact is not None else None)
                 db.execute(NOTIFICATION.update().where(NOTIFICATION.c.id == row.id)
-                           .values(sent_at=datetime.now(timezone.utc)))
+                           .values(sent_at=datetime.now(UTC)))
                 db.commit()
 
 

@@ -19,9 +19,20 @@ from adapters.deprovisioning import DatabaseDeprovisioning, Deprovisioning
 from edge.id_hash import HashKeyRing, hashes, protect
 from edge.sql import UTCDateTime
 from models.common import CaseType
-from models.termination import (AccountClaim, CheckRequest, ClaimResult, DeprovisionRequest, DeprovisionResult,
-                                ErasureCertificate, ErasureRequest, LineFacts, NumberReclaim, NumberRelease,
-                                ReclaimResult, RequestFacts)
+from models.termination import (
+    AccountClaim,
+    CheckRequest,
+    ClaimResult,
+    DeprovisionRequest,
+    DeprovisionResult,
+    ErasureCertificate,
+    ErasureRequest,
+    LineFacts,
+    NumberReclaim,
+    NumberRelease,
+    ReclaimResult,
+    RequestFacts,
+)
 
 from .billing import Billing
 from .database import checkpoint_wal

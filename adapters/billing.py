@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Protocol
 
@@ -21,8 +21,19 @@ from sqlmodel import Field, Session, SQLModel, select
 from edge.id_hash import hash_list
 from edge.sql import UTCDateTime
 from models.identity import HASH_MAX_LENGTH
-from models.termination import (AccountSnapshot, Equipment, EquipmentCharge, EquipmentKind, EquipmentReturn,
-                                EquipmentState, FinalBill, PaymentRecord, Refund, RefundRequest, Settlement)
+from models.termination import (
+    AccountSnapshot,
+    Equipment,
+    EquipmentCharge,
+    EquipmentKind,
+    EquipmentReturn,
+    EquipmentState,
+    FinalBill,
+    PaymentRecord,
+    Refund,
+    RefundRequest,
+    Settlement,
+)
 
 ERASED = "erased"
 """Stands in for a keyed ID hash once the person's data is erased (the column stays non-null)."""
@@ -235,7 +246,7 @@ def _final_bill(bill: FinalBillRow) -> FinalBill:
 def seed_account(engine: sa.Engine, account_id: str, customer_ref: str, holder_hash: str, *, balance_fen: int = 0,
                  contract_end: date | None = None, equipment: Iterable[tuple[str, EquipmentKind]] = ()) -> None:
     """An account in service, for the demo and the tests; adds only what is missing."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with Session(engine) as session, session.begin():
         if session.get(BillingAccount, account_id) is None:
             session.add(BillingAccount(account_id=account_id, customer_ref=customer_ref, holder_hash=holder_hash,

@@ -7,7 +7,7 @@ activities over it are activities.termination."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Protocol
 
 import sqlalchemy as sa
@@ -16,8 +16,14 @@ from sqlmodel import Session, select
 
 from edge.id_hash import hash_list
 from models.catalog import ServiceType
-from models.termination import (PORTABLE_SERVICES, DeprovisionRequest, LineOutcome, LineResult, NumberReclaim,
-                                ReclaimResult)
+from models.termination import (
+    PORTABLE_SERVICES,
+    DeprovisionRequest,
+    LineOutcome,
+    LineResult,
+    NumberReclaim,
+    ReclaimResult,
+)
 
 from .billing import ERASED
 from .inventory import NUMBERED_SERVICES, CustomerLine, LineStatus, NumberStatus, PoolNumber
@@ -73,7 +79,8 @@ class DatabaseDeprovisioning:
                     line.status, line.terminated_at = LineStatus.terminated, request.at
                     session.add(line)
                 number = session.get(PoolNumber, line_id)
-                if number is not None and number.status == NumberStatus.assigned and number.holder_hash == line.holder_hash:
+                if (number is not None and number.status == NumberStatus.assigned
+                        and number.holder_hash == line.holder_hash):
                     if request.port_out and line.service_type in PORTABLE_SERVICES:
                         number.status, number.holder_hash = PORTED_OUT, None
                     else:  # the holder stays recorded: only they may reclaim it
@@ -126,8 +133,9 @@ class DatabaseDeprovisioning:
 
     def holds_active_line(self, customer_ref: str) -> bool:
         with Session(self.engine) as session:
-            return session.exec(select(CustomerLine.id).where(
-                CustomerLine.customer_ref == customer_ref, CustomerLine.status == LineStatus.active)).first() is not None
+            active = select(CustomerLine.id).where(CustomerLine.customer_ref == customer_ref,
+                                                   CustomerLine.status == LineStatus.active)
+            return session.exec(active).first() is not None
 
 
 def _terminated_or_active(session: Session, customer_ref: str, line_id: str) -> CustomerLine:
@@ -150,7 +158,7 @@ def seed_line(engine: sa.Engine, customer_ref: str, holder_hash: str, service_ty
               line_id: str) -> None:
     """An active line, for the demo and the tests (a numbered service holds its pool number);
     adds only what is missing."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     order_id = f"SEED-{line_id}"
     with Session(engine) as session, session.begin():
         if session.exec(select(CustomerLine.id).where(CustomerLine.order_id == order_id)).first() is not None:

@@ -8,7 +8,7 @@ keeps recognising them (adapters.key_usage tells when an old key can go)."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Protocol
 
@@ -174,7 +174,7 @@ def seed_inventory(engine: sa.Engine, coverage: Mapping[tuple[str, str], bool] =
                    numbers: Mapping[str, Iterable[str]] = DEFAULT_NUMBERS) -> None:
     """Coverage and free numbers for the demo and the tests. Adds only what is missing, so it can
     run at every start without undoing what cases did to the pool."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with Session(engine) as session, session.begin():
         for (service_type, region), available in coverage.items():
             if session.get(ServiceCoverage, (service_type, region)) is None:

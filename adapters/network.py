@@ -5,7 +5,7 @@ which tests and the demo seed and can set faulty. The activities over it are act
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Protocol
 
 import sqlalchemy as sa
@@ -78,7 +78,7 @@ DEFAULT_SERVICES = (
 
 def seed_services(engine: sa.Engine, services: Iterable[ServiceInfo] = DEFAULT_SERVICES) -> None:
     """Create or reset lines (tests, demo); running it twice leaves the same rows."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with Session(engine) as session, session.begin():
         for s in services:
             session.merge(NetworkService(service_id=s.service_id, region=s.region, status=s.status,
@@ -97,5 +97,5 @@ def _change(engine: sa.Engine, service_id: str, **values: object) -> None:
             raise KeyError(f"no line {service_id}: seed it first")
         for name, value in values.items():
             setattr(line, name, value)
-        line.updated_at = datetime.now(timezone.utc)
+        line.updated_at = datetime.now(UTC)
         session.add(line)

@@ -15,7 +15,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 
@@ -66,7 +66,7 @@ async def main() -> None:
     converter = data_converter(KeyRing.parse(keys, "the benchmark's key ring"))
     results: dict = json.loads(args.out.read_text(encoding="utf-8")) if args.out.exists() else {}
     results["machine"] = machine(args.postgres)
-    when = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    when = datetime.now(UTC).isoformat(timespec="seconds")
     with tempfile.TemporaryDirectory(prefix="telecom-bench-") as tmp:
         work = Path(tmp)
         if "throughput" in args.parts:

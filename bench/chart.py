@@ -9,23 +9,23 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
 
 def draw(results: dict, out: Path) -> None:
     runs = {k: v for k, v in results["throughput"].items() if isinstance(v, dict)}
     processes = list(next(iter(runs.values())))
     fig, axes = plt.subplots(1, len(runs), figsize=(5.5 * len(runs), 4), squeeze=False, sharey=True)
-    for ax, (database, by_process) in zip(axes[0], runs.items()):
+    for ax, (database, by_process) in zip(axes[0], runs.items(), strict=True):
         x = range(len(processes))
         floor = [by_process[p]["floor"]["cases_per_s"] for p in processes]
         ours = [by_process[p]["process"]["cases_per_s"] for p in processes]
         ax.bar([i - 0.2 for i in x], floor, 0.4, label="floor (same activities, timers, updates; no work)",
                color="#b0b0b0")
         bars = ax.bar([i + 0.2 for i in x], ours, 0.4, label="process", color="#2f6fb0")
-        for bar, p in zip(bars, processes):
-            ax.annotate(f"{by_process[p]['ratio_to_floor']:.2f}×", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
-                        ha="center", va="bottom", fontsize=9)
+        for bar, p in zip(bars, processes, strict=True):
+            ax.annotate(f"{by_process[p]['ratio_to_floor']:.2f}×",
+                        (bar.get_x() + bar.get_width() / 2, bar.get_height()), ha="center", va="bottom", fontsize=9)
         ax.set_xticks(list(x), [p.replace("Review", "\nReview").replace("Repair", "\nRepair")
                                 .replace("Closure", "\nClosure").replace("Cleanup", "\nCleanup") for p in processes],
                       fontsize=8)

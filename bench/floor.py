@@ -4,7 +4,7 @@ processes are measured against it in the same run."""
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 from datetime import timedelta
 
 from pydantic import Field
@@ -60,10 +60,8 @@ class Floor:
             self.changed = False
             if canceled:
                 canceled -= 1
-                try:
+                with contextlib.suppress(TimeoutError):
                     await workflow.wait_condition(lambda: self.changed, timeout=timedelta(days=1))
-                except asyncio.TimeoutError:
-                    pass
             else:
                 await workflow.wait_condition(lambda: self.changed)
         for _ in range(shape.timers_fired):

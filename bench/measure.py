@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import statistics
 from dataclasses import asdict, dataclass
+
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHistory
 

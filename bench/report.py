@@ -34,7 +34,8 @@ def throughput_table(results: dict) -> str:
 def scale_table(results: dict) -> str:
     s = results["scale"]
     return "\n".join([
-        "| open cases | all open after | worker RSS waiting (peak) | server RSS waiting | sample moved on | per case p50/p99 |",
+        "| open cases | all open after | worker RSS waiting (peak) | server RSS waiting | sample moved on "
+        "| per case p50/p99 |",
         "|---|---|---|---|---|---|",
         f"| {s['cases']} | {s['all_open_s']} s ({s['opened_per_s']}/s) | {s['waiting_worker_rss_mb']} MB "
         f"({s['worker_peak_rss_mb']} MB) | {s['waiting_server_rss_mb']} MB | {s['sample']} in {s['sample_wall_s']} s "

@@ -20,7 +20,6 @@ from .measure import percentile
 from .processes import DevServer, WorkerProcess
 from .throughput import LONG, drop_database, fresh_database, process_batch
 
-
 OPENING = 200
 """Cases starting at once: new cases arrive as a steady stream, not as one burst of 10,000."""
 
@@ -82,7 +81,8 @@ async def run_scale(total: int, sample: int, work: Path, keys: str, converter: D
         after = worker.usage()
         return {"cases": len(cases), "opening_at_once": OPENING, "all_open_s": round(opened, 1),
                 "opened_per_s": round(len(cases) / opened, 1),
-                "waiting_worker_rss_mb": round(waiting_worker.rss_mb), "waiting_server_rss_mb": round(waiting_server.rss_mb),
+                "waiting_worker_rss_mb": round(waiting_worker.rss_mb),
+                "waiting_server_rss_mb": round(waiting_server.rss_mb),
                 "worker_peak_rss_mb": round(after.peak_rss_mb),
                 "sample": len(chosen), "sample_wall_s": round(drive_wall, 1),
                 "sample_case_p50_ms": round(percentile(times, 50) * 1000),

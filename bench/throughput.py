@@ -116,7 +116,8 @@ async def run_batch(client: Client, server: DevServer, engine: sa.Engine, databa
         async with limit:
             return await client.get_workflow_handle(case.workflow_id).fetch_history()
     histories = await asyncio.gather(*(history(case) for case in batch.cases))
-    latencies = [first_record_at(h, case.record_activity) - case.started for h, case in zip(histories, batch.cases)]
+    latencies = [first_record_at(h, case.record_activity) - case.started
+                 for h, case in zip(histories, batch.cases, strict=True)]
     per_case = median_counts([counts(h) for h in histories])
     n = len(batch.cases)
     # All cases start at once and move in step, so they finish in a burst: the honest rate is the

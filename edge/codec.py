@@ -3,9 +3,9 @@
 client and the worker, so the server, its database and the Web UI hold no clear-text personal data.
 Ops read payloads through the codec server (`starter.codec_server`), which holds the same keys.
 
-Keys never live in the repository. Either variable (read by edge.settings) holds the key ring, newest first: the first key
-encrypts, every key decrypts, so a new key is put first and old ones stay until no open case or
-kept history needs them.
+Keys never live in the repository. Either variable (read by edge.settings) holds the key ring, newest
+first: the first key encrypts, every key decrypts, so a new key is put first and old ones stay until no
+open case or kept history needs them.
   TELECOM_CODEC_KEYS       "kid1:<base64 of 32 bytes>,kid0:<...>"
   TELECOM_CODEC_KEY_FILE   a file with one "kid:<base64>" per line ('#' starts a comment)
 A key: `python -c "import base64, os; print(base64.b64encode(os.urandom(32)).decode())"`. The key
@@ -39,8 +39,13 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from google.protobuf.message import DecodeError
 from temporalio.api.common.v1 import Payload
 from temporalio.api.failure.v1 import Failure
-from temporalio.converter import (DataConverter, DefaultFailureConverter, DefaultFailureConverterWithEncodedAttributes,
-                                  PayloadCodec, PayloadConverter)
+from temporalio.converter import (
+    DataConverter,
+    DefaultFailureConverter,
+    DefaultFailureConverterWithEncodedAttributes,
+    PayloadCodec,
+    PayloadConverter,
+)
 from temporalio.exceptions import ApplicationError
 
 from models.errors import UNDECRYPTABLE, VALIDATION_ERROR

@@ -81,7 +81,7 @@ class ContractPayloadConverter(PydanticPayloadConverter):
         hints: list[Any] = list(type_hints or [])
         hints += [None] * (len(payloads) - len(hints))
         values = []
-        for payload, hint in zip(payloads, hints):
+        for payload, hint in zip(payloads, hints, strict=False):  # extra hints (more than payloads) are unused
             try:
                 values.append(self._read(payload, hint))
             except ApplicationError as error:

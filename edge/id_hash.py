@@ -2,7 +2,8 @@
 number. The contract (document types, number formats, masking, the stored form) is models.identity.
 
 The hash key ring is TELECOM_ID_HASH_KEY (edge.settings), newest first: "kid2:<base64>,kid1:<base64>",
-each secret at least 32 random bytes (`python -c "import base64, os; print(base64.b64encode(os.urandom(32)).decode())"`).
+each secret at least 32 random bytes
+(`python -c "import base64, os; print(base64.b64encode(os.urandom(32)).decode())"`).
 The first key hashes; a person is looked up under every key, so a rotation puts the new key first
 and keeps the old one until `adapters.key_usage.hash_key_usage` counts no rows under it. A stored
 hash names its key: `<kid>$<64 hex>`. A masked citizen number leaves few candidates, so the key is
@@ -18,8 +19,7 @@ import hmac
 import logging
 from collections.abc import Iterable
 
-from models.identity import (CITIZEN_NUMBER_TYPES, LEGACY_KEY_ID, IdentityDocument, IdType, ProtectedIdentity,
-                             fold, mask)
+from models.identity import CITIZEN_NUMBER_TYPES, LEGACY_KEY_ID, IdentityDocument, IdType, ProtectedIdentity, fold, mask
 
 from .key_rings import Ring, parse_entries
 

@@ -9,9 +9,21 @@ from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, ConfigDict, Field, model_validator
 
-from .common import (Actor, CaseId, Contract, Customer, Day, Inbound, Region, ShortText, StaffId, StateChange, Text,
-                     Timestamp)
 from .catalog import MaterialKind, ServiceType
+from .common import (
+    Actor,
+    CaseId,
+    Contract,
+    Customer,
+    Day,
+    Inbound,
+    Region,
+    ShortText,
+    StaffId,
+    StateChange,
+    Text,
+    Timestamp,
+)
 from .identity import CITIZEN_NUMBER_TYPES, IdentityDocument, IdType, ProtectedIdentity
 from .sla import ClockStatus
 

@@ -68,7 +68,7 @@ _UPPER = str.maketrans(string.ascii_lowercase, string.ascii_uppercase)
 
 def citizen_check_digit(first17: str) -> str:
     """ISO 7064 MOD 11-2 check character of a 公民身份号码 (GB 11643-1999)."""
-    return _CHECK[sum(int(d) * w for d, w in zip(first17, _WEIGHTS)) % 11]
+    return _CHECK[sum(int(d) * w for d, w in zip(first17, _WEIGHTS, strict=True)) % 11]
 
 
 def fold(number: str) -> str:

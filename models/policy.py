@@ -88,7 +88,8 @@ class ClockPolicy(Contract):
 
 class ComplaintPolicy(Contract):
     reply: ClockPolicy = ClockPolicy(
-        source="申诉办法 Art. 10(四): written reply within 15 days of the complaint; warnings day 10 and 13 (operator policy)",
+        source="申诉办法 Art. 10(四): written reply within 15 days of the complaint; "
+               "warnings day 10 and 13 (operator policy)",
         budget=timedelta(days=15),
         warnings=[WarningMark(after=timedelta(days=10)), WarningMark(after=timedelta(days=13))],
         escalations=[
@@ -102,11 +103,14 @@ class ComplaintPolicy(Contract):
         warnings=[],
     )
     max_reopenings: int = Field(default=2, ge=0, description=f"{OPERATOR}: then escalate to a manager")
-    escalate_to: str = Field(default="complaint-manager", description=f"{OPERATOR}: who takes over after the last reopening")
+    escalate_to: str = Field(default="complaint-manager",
+                             description=f"{OPERATOR}: who takes over after the last reopening")
     archive_retention: timedelta = Field(default=timedelta(days=3 * 365),
                                          description=f"{OPERATOR}: complaint archive kept 3 years (guide ch. 7)")
-    billing_appeal_months: int = Field(default=5, gt=0, description="申诉办法 Art. 11: fee disputes older than 5 months")
-    other_appeal_months: int = Field(default=24, gt=0, description="申诉办法 Art. 11: other disputes older than 2 years")
+    billing_appeal_months: int = Field(default=5, gt=0,
+                                       description="申诉办法 Art. 11: fee disputes older than 5 months")
+    other_appeal_months: int = Field(default=24, gt=0,
+                                     description="申诉办法 Art. 11: other disputes older than 2 years")
 
 
 class ApplicationPolicy(Contract):
@@ -116,15 +120,17 @@ class ApplicationPolicy(Contract):
         """What one service type needs and promises. Names are models.catalog's enum values."""
 
         required_materials: list[str] = Field(description=f"{OPERATOR} (guide 2.2): what a complete application has")
-        installation_fee_fen: int = Field(ge=0, description=f"{OPERATOR}: published fee, base of the 条例 Art. 31 penalty")
+        installation_fee_fen: int = Field(ge=0,
+                                          description=f"{OPERATOR}: published fee, base of the 条例 Art. 31 penalty")
         provisioning_source: str = Field(min_length=1)
         provisioning_basis: Basis
         provisioning: dict[str, timedelta] = Field(description="published time limit per region (urban, rural)")
 
-    services: dict[str, Service] = {
+    services: dict[str, Service] = {  # noqa: RUF012  (pydantic copies a default for each instance)
         "mobile": Service(
             required_materials=["application_form", "service_agreement"], installation_fee_fen=1000,
-            provisioning_source=f"{OPERATOR} (spec §2.6): mobile activated within 1 day", provisioning_basis=Basis.calendar,
+            provisioning_source=f"{OPERATOR} (spec §2.6): mobile activated within 1 day",
+            provisioning_basis=Basis.calendar,
             provisioning={"urban": timedelta(days=1), "rural": timedelta(days=1)}),
         "fixed_line": Service(
             required_materials=["application_form", "service_agreement", "address_proof"], installation_fee_fen=10000,
@@ -161,8 +167,8 @@ class ApplicationPolicy(Contract):
                               description=f"{OPERATOR}: staff queue told of reviews and their warnings")
     provisioning_queue: str = Field(default="provisioning-desk", min_length=1,
                                     description=f"{OPERATOR}: staff queue told of provisioning warnings")
-    provisioning_warnings: list[WarningMark] = Field(default_factory=default_warnings,
-                                                     description=f"{OPERATOR}: 50/75/90 % of the time limit (spec §1.2)")
+    provisioning_warnings: list[WarningMark] = Field(
+        default_factory=default_warnings, description=f"{OPERATOR}: 50/75/90 % of the time limit (spec §1.2)")
     provisioning_escalations: list[Escalation] = Field(default=[
         Escalation(level=EscalationLevel.functional, to="provisioning-supervisor", after_breach=timedelta(0)),
         Escalation(level=EscalationLevel.hierarchic, to="provisioning-manager", after_breach=timedelta(days=1)),
@@ -207,7 +213,8 @@ class FaultPolicy(Contract):
     class Targets(Contract):
         """One severity's operator targets."""
 
-        response: timedelta = Field(gt=timedelta(0), description="first response: diagnostic acknowledgement or dispatch")
+        response: timedelta = Field(gt=timedelta(0),
+                                    description="first response: diagnostic acknowledgement or dispatch")
         resolution: timedelta = Field(gt=timedelta(0), description="repair")
 
         @model_validator(mode="after")

@@ -36,7 +36,8 @@ class NotificationRecord(Contract):
     key: str = Field(description="unique per case")
     channel: Channel
     template: str
-    params: dict[str, Any] = Field(default_factory=dict, description="no personal data: the adapter resolves the contact")
+    params: dict[str, Any] = Field(default_factory=dict,
+                                   description="no personal data: the adapter resolves the contact")
     recipient: str = Field(description="customer ref or staff role")
 
 

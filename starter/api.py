@@ -7,13 +7,26 @@ from typing import Any
 
 from pydantic import BaseModel
 from temporalio.client import Client, WorkflowHandle
-from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from models import application, fault, search, termination
 from models.common import TASK_QUEUE
-from models.complaint import (AssignHandler, ComplaintInput, ComplaintStatus, ConfirmReply, RecordFindings,
-                              SendReply, SubmitClosure, workflow_id)
+from models.complaint import (
+    AssignHandler,
+    ComplaintInput,
+    ComplaintStatus,
+    ConfirmReply,
+    RecordFindings,
+    SendReply,
+    SubmitClosure,
+    workflow_id,
+)
 from workflows.application_review import ApplicationReview
 from workflows.complaint_closure import ComplaintClosure
 from workflows.fault_repair import FaultRepair

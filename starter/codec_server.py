@@ -60,6 +60,7 @@ from temporalio.api.common.v1 import Payload, Payloads
 
 from edge.codec import EncryptionCodec, UndecryptablePayload
 from edge.settings import MAX_SESSION_HOURS, MIN_TOKEN_LENGTH, Settings, load
+
 MAX_BODY = 8 * 1024 * 1024
 """Room for a batch of payloads at Temporal's default 2 MiB payload limit."""
 MAX_DEPTH = 32

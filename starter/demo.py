@@ -12,7 +12,7 @@ import os
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
@@ -22,8 +22,15 @@ from adapters.seed import DEMO_ID, demo_account
 from edge.client import connect
 from edge.settings import Settings, load
 from models.application import ApplicationInput, Approve
-from models.complaint import (AssignHandler, ComplaintInput, ComplaintStatus, ConfirmReply, RecordFindings,
-                              SendReply, SubmitClosure)
+from models.complaint import (
+    AssignHandler,
+    ComplaintInput,
+    ComplaintStatus,
+    ConfirmReply,
+    RecordFindings,
+    SendReply,
+    SubmitClosure,
+)
 from models.fault import AssignTechnician, ConfirmRepair, FaultInput, ResolveFault
 from models.policy import Policy
 from models.termination import PaymentReceived, RecordEquipmentReturn, TerminationInput
@@ -44,7 +51,7 @@ class Demo:
         self.client = client
         self.task_queue = task_queue
         self.ui_url = ui_url.rstrip("/")
-        self.run_id = run_id or datetime.now().strftime("%Y%m%d%H%M%S")
+        self.run_id = run_id or datetime.now().astimezone().strftime("%Y%m%d%H%M%S")
         """scripts/run sets it, after seeding the run's subscriber account (starter.seed)."""
 
     def url(self, workflow_id: str) -> str:
@@ -91,7 +98,8 @@ async def complaint(demo: Demo) -> None:
     handle = await complaints.start(ComplaintInput.model_validate({
         "complaint_id": cid, "channel": "hotline", "category": "network_quality",
         "customer": {"customer_ref": "CUST-1001", "name": "张三", "phone": "13800138000"},
-        "description": "家中宽带每晚断线", "event_date": date.today() - timedelta(days=3)}))
+        "description": "家中宽带每晚断线",
+        "event_date": datetime.now(ZoneInfo(Policy().timezone)).date() - timedelta(days=3)}))  # as the policy dates it
     await demo.started(handle)
     demo.step("assigned", await complaints.assign_handler(cid, AssignHandler(handler="h.li", actor="desk.wang")))
     demo.step("findings", await complaints.record_findings(

@@ -4,9 +4,9 @@ corpus is generated from these, and the other tests use them as a known-good cas
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -121,7 +121,8 @@ TERMINATION = Example(
              "cancel": {"reason": "不退了"}},
     path=[], waits_in="terminated", seed=_subscriber,
     # One termination per account: each copy gets its own account, broadband line and modem.
-    vary=lambda data, case_id: {**data, "account_id": f"ACCT-{case_id}", "services": [f"BB-{case_id}"]})  # it ends on its own: equipment charged, number released, data erased
+    # It ends on its own: equipment charged, number released, data erased.
+    vary=lambda data, case_id: {**data, "account_id": f"ACCT-{case_id}", "services": [f"BB-{case_id}"]})
 
 APPLICATION = Example(
     workflow_type="ApplicationReview",

@@ -21,8 +21,8 @@ from temporalio.client import WorkflowHandle, WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 
 from activities.database import make_engine, upgrade
-from models.complaint import ConfirmReply, RecordFindings, SendReply
 from edge.codec import data_converter
+from models.complaint import ConfirmReply, RecordFindings, SendReply
 from starter import Complaints
 from worker import build_worker
 

@@ -15,19 +15,28 @@ from sqlmodel import Session, delete
 from temporalio.client import WorkflowFailureError, WorkflowHandle, WorkflowUpdateFailedError
 
 from activities.calendar import CalendarOverrides, WorkingCalendar
-from adapters.inventory import DatabaseInventory, seed_inventory
-from adapters.provisioning import DatabaseOss
-from models.application import (ApplicationInput, ApplicationState, ApplicationStatus, Approve,
-                                 MaterialKind, OrderState, PreReview, ProvisioningCompleted, Reject,
-                                 RequestSupplement, ReviewFlagCode, SupplyMaterials)
-from edge.id_hash import development_keys, hash_keys, id_hash
-from models.identity import IdType, citizen_check_digit, mask
-from adapters.inventory import CustomerLine, IdentityFlag, NumberStatus, PoolNumber
-from adapters.provisioning import ProvisioningOrder
-from models.policy import ApplicationPolicy, Policy
 from activities.tables import ArchiveEntry, Case, CaseEvent, Compensation, CustomerContact, Notification, SlaEvent
-from workflows.application_review import ApplicationReview
+from adapters.inventory import CustomerLine, DatabaseInventory, IdentityFlag, NumberStatus, PoolNumber, seed_inventory
+from adapters.provisioning import DatabaseOss, ProvisioningOrder
+from edge.id_hash import development_keys, hash_keys, id_hash
+from models.application import (
+    ApplicationInput,
+    ApplicationState,
+    ApplicationStatus,
+    Approve,
+    MaterialKind,
+    OrderState,
+    PreReview,
+    ProvisioningCompleted,
+    Reject,
+    RequestSupplement,
+    ReviewFlagCode,
+    SupplyMaterials,
+)
+from models.identity import IdType, citizen_check_digit, mask
+from models.policy import ApplicationPolicy, Policy
 from worker import build_worker
+from workflows.application_review import ApplicationReview
 
 from .conftest import TEST_QUEUE, rows
 
@@ -244,7 +253,8 @@ async def test_a_customer_at_the_line_limit_needs_a_reviewer_override(env, app_w
 
 async def test_a_flagged_identity_is_reviewed_and_can_be_rejected(env, app_worker, engine):
     with Session(engine) as session:
-        session.add(IdentityFlag(holder_hash=HOLDER, reason="反诈名单: 涉诈号码关联", flagged_at=datetime.now(ZoneInfo(TZ))))
+        session.add(IdentityFlag(holder_hash=HOLDER, reason="反诈名单: 涉诈号码关联",
+                                 flagged_at=datetime.now(ZoneInfo(TZ))))
         session.commit()
     handle = await start(env)
     status = await settled(handle)
@@ -469,7 +479,7 @@ def test_the_default_application_policy_is_consistent_and_typos_are_refused():
     defaults = ApplicationPolicy()
     assert ApplicationPolicy.model_validate(defaults.model_dump()) == defaults
     assert defaults.provisioning_clock("broadband", "rural").budget == 10 * DAY
-    with pytest.raises(ValueError, match="services.mobile.required_materials"):
+    with pytest.raises(ValueError, match=r"services\.mobile\.required_materials"):
         Policy.model_validate({"application": {"services": {
             **defaults.model_dump()["services"],
             "mobile": {**defaults.model_dump()["services"]["mobile"], "required_materials": ["aplication_form"]}}}})

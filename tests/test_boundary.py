@@ -21,14 +21,14 @@ from temporalio.common import RawValue
 from temporalio.exceptions import ApplicationError
 
 from activities.records import RECORD_REFUSED, CaseRecords
+from activities.tables import Case, CaseEvent, CustomerContact
+from edge.converter import MAX_PAYLOAD_BYTES, contract_data_converter
 from models.common import Inbound
 from models.complaint import ComplaintInput, ConfirmReply
 from models.contract import CONTRACTS
-from edge.converter import MAX_PAYLOAD_BYTES, contract_data_converter
 from models.errors import Undecodable
 from models.policy import Policy
 from models.records import CompensationRecord, Transition
-from activities.tables import Case, CaseEvent, CustomerContact
 
 from .conftest import TEST_QUEUE, rows
 from .examples import EXAMPLES
@@ -244,7 +244,8 @@ async def test_a_malformed_signal_is_written_to_the_case_event_log_and_the_case_
         await handle.signal("payment_received", {"reference": "PAY-2", "amount_fen": "3000"})
         await handle.signal("paymentReceived", {"reference": "PAY-3", "amount_fen": 3000})  # lost, before
         for _ in range(100):
-            refusals = [e for e in rows(engine, CaseEvent, termination.workflow_id) if e.step.endswith("signal-refused")]
+            events = rows(engine, CaseEvent, termination.workflow_id)
+            refusals = [e for e in events if e.step.endswith("signal-refused")]
             if len(refusals) == 3:
                 break
             await asyncio.sleep(0.1)
@@ -284,5 +285,6 @@ def _args(hint: Any) -> list[Any]:
 
 
 def test_everything_a_client_sends_has_its_text_checked():
-    sent = {m for c in CONTRACTS for top in (c.input, *c.updates.values(), *c.signals.values()) for m in _models_in(top)}
+    sent = {m for c in CONTRACTS for top in (c.input, *c.updates.values(), *c.signals.values())
+            for m in _models_in(top)}
     assert len(sent) > 25 and [m.__name__ for m in sent if not issubclass(m, Inbound)] == []

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 from activities.calendar import CalendarOverrides, WorkingCalendar, load_overrides
 
 SH = ZoneInfo("Asia/Shanghai")
-UTC = timezone.utc
 DAY = timedelta(hours=24)
 CAL = WorkingCalendar()  # shared so the per-year holiday cache is reused
 
@@ -104,9 +103,9 @@ def test_bad_date_value_is_error(tmp_path: Path, bad: str) -> None:
 
 def test_naive_datetime_rejected() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
-        CAL.add_working_time(datetime(2026, 9, 29, 10), DAY)
+        CAL.add_working_time(datetime(2026, 9, 29, 10), DAY)  # noqa: DTZ001  (naive on purpose)
     with pytest.raises(ValueError, match="timezone-aware"):
-        CAL.working_time_between(sh(2026, 9, 29), datetime(2026, 10, 9))
+        CAL.working_time_between(sh(2026, 9, 29), datetime(2026, 10, 9))  # noqa: DTZ001  (naive on purpose)
 
 
 def test_negative_amount_rejected() -> None:

@@ -16,8 +16,8 @@ import pytest
 from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 
-from edge.converter import contract_data_converter
 from activities.tables import Case
+from edge.converter import contract_data_converter
 from starter import Complaints, cli
 from worker import build_worker
 

@@ -17,9 +17,6 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
-from models.complaint import ComplaintInput, ComplaintStatus, ConfirmReply
-from edge.converter import contract_data_converter
-from models.errors import Undecodable
 from activities.tables import Case
 from edge.codec import (
     ENCODING,
@@ -34,7 +31,10 @@ from edge.codec import (
     UndecryptablePayload,
     data_converter,
 )
+from edge.converter import contract_data_converter
 from edge.settings import Settings, SettingsError
+from models.complaint import ComplaintInput, ComplaintStatus, ConfirmReply
+from models.errors import Undecodable
 from starter import Complaints
 from worker import WORKFLOW_RUNNER, WORKFLOWS, build_worker
 
@@ -172,7 +172,7 @@ async def test_unknown_key_id_fails_naming_it():
 @pytest.mark.parametrize("data", [b"", b"abc", bytes(27)])
 async def test_truncated_ciphertext_is_refused_not_crashed_on(data):
     truncated = Payload(metadata={"encoding": ENCODING, KEY_ID: b"kid1"}, data=data)
-    with pytest.raises(UndecryptablePayload, match="truncated|fails authentication"):
+    with pytest.raises(UndecryptablePayload, match=r"truncated|fails authentication"):
         await EncryptionCodec(ring("kid1"), strict=False).decode([truncated])
 
 
@@ -203,9 +203,9 @@ def test_key_ring_from_the_settings_or_a_file(tmp_path):
     assert Settings.from_environ({KEY_FILE_VARIABLE: str(file)}).payload_keys == ring_
     assert Settings.from_environ({}).payload_keys is None
     file.chmod(0o644)
-    with pytest.raises(SettingsError, match="mode 644.*chmod 600"):
+    with pytest.raises(SettingsError, match=r"mode 644.*chmod 600"):
         Settings.from_environ({KEY_FILE_VARIABLE: str(file)})
-    with pytest.raises(KeyRingError, match="mode 644.*chmod 600"):
+    with pytest.raises(KeyRingError, match=r"mode 644.*chmod 600"):
         KeyRing.from_file(file)
 
 

@@ -20,8 +20,8 @@ from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from edge.converter import contract_data_converter
 from edge.codec import ENCODING, KEY_ID, EncryptionCodec, KeyRing, data_converter
+from edge.converter import contract_data_converter
 from edge.settings import Settings, SettingsError
 from starter.codec_server import MAX_BODY, MAX_DEPTH, SESSION_COOKIE, CodecServer, from_settings
 from worker import build_worker
@@ -157,7 +157,7 @@ async def test_a_body_nested_too_deep_is_400(client, text):
 
 async def test_brackets_in_strings_are_not_nesting(client):
     key = '\\"' + "[{" * 1000 + '\\\\'  # escaped quote and backslash: still inside the string
-    text = '{"payloads": [{"metadata": {"%s": "YQ=="}, "data": "YQ=="}]}' % key
+    text = '{"payloads": [{"metadata": {"' + key + '": "YQ=="}, "data": "YQ=="}]}'
     response = await client.post("/encode", data=text, headers=BEARER)
     assert response.status == 200
     response = await client.post("/decode", data=await response.text(), headers=BEARER)
@@ -316,8 +316,8 @@ def test_the_server_will_not_start_unsafely():
         problem = "a number of hours" if hours[0] in "a8" else "more than 0 and at most 720"
         with pytest.raises(SettingsError, match=f"TELECOM_CODEC_SESSION_HOURS: must be {problem}"):
             Settings.from_environ({**environ, "TELECOM_CODEC_SESSION_HOURS": hours})
-    assert from_settings(Settings.from_environ({**environ, "TELECOM_CODEC_SESSION_HOURS": " 0.5 "}))[0].session_seconds \
-        == 1800
+    half_hour = Settings.from_environ({**environ, "TELECOM_CODEC_SESSION_HOURS": " 0.5 "})
+    assert from_settings(half_hour)[0].session_seconds == 1800
 
 
 # --- the real `temporal` CLI ----------------------------------------------------------------------

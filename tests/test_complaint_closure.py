@@ -7,9 +7,16 @@ from datetime import date, timedelta
 import pytest
 from temporalio.client import WorkflowUpdateFailedError
 
-from models.complaint import (AssignHandler, ComplaintInput, ComplaintState, ConfirmReply, RecordFindings,
-                              SendReply, SubmitClosure)
 from activities.tables import ArchiveEntry, Case, CaseEvent, CustomerContact, Notification, SlaEvent
+from models.complaint import (
+    AssignHandler,
+    ComplaintInput,
+    ComplaintState,
+    ConfirmReply,
+    RecordFindings,
+    SendReply,
+    SubmitClosure,
+)
 from starter import Complaints
 
 from .conftest import TEST_QUEUE, rows

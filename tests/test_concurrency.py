@@ -7,8 +7,8 @@ import asyncio
 
 from temporalio.client import WorkflowUpdateFailedError
 
-from models.complaint import AssignHandler, ComplaintState, ConfirmReply
 from activities.tables import CaseEvent
+from models.complaint import AssignHandler, ComplaintState, ConfirmReply
 
 from .conftest import rows
 from .test_complaint_closure import CLOSURE, complaint, investigate_and_reply

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import traceback
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 import sqlalchemy as sa
@@ -33,12 +33,11 @@ VIOLATIONS = {  # the second row after the first; PostgreSQL's DETAIL quotes the
 
 @pytest.mark.parametrize("violation", VIOLATIONS)
 def test_a_constraint_violation_does_not_echo_the_values(engine, caplog, violation):
-    row = dict(customer_ref="CUST-7001", name=NAME, phone=PHONE, updated_at=datetime.now(timezone.utc))
+    row = dict(customer_ref="CUST-7001", name=NAME, phone=PHONE, updated_at=datetime.now(UTC))
     with engine.begin() as db:
         db.execute(CONTACT.insert().values(row))
-    with pytest.raises(IntegrityError) as raised:
-        with engine.begin() as db:
-            db.execute(CONTACT.insert().values({**row, **VIOLATIONS[violation]}))
+    with pytest.raises(IntegrityError) as raised, engine.begin() as db:
+        db.execute(CONTACT.insert().values({**row, **VIOLATIONS[violation]}))
     logging.getLogger("telecom.test").error("insert failed", exc_info=raised.value)
     text = "".join(traceback.format_exception(raised.value))  # with the chained driver error
     assert "customercontact" in str(raised.value) and "parameters hidden" in str(raised.value)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,24 +16,23 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 from temporalio.testing import ActivityEnvironment
 
-from adapters.billing import DatabaseBilling
 from activities.database import make_engine, upgrade
+from activities.records import CaseRecords
+from activities.tables import ArchiveEntry, Case, CaseEvent, CustomerContact, Notification, SlaEvent
+from activities.termination import ERASED_TEXT, KEPT_KEYS, DataErasure, Termination, redact
+from adapters.billing import DatabaseBilling
 from adapters.deprovisioning import DatabaseDeprovisioning
 from edge.id_hash import development_keys
-from activities.records import CaseRecords
-from activities.termination import ERASED_TEXT, KEPT_KEYS, DataErasure, Termination, redact
-from models.complaint import (AssignHandler, ComplaintInput, ConfirmReply, RecordFindings, SendReply,
-                              SubmitClosure)
+from models.complaint import AssignHandler, ComplaintInput, ConfirmReply, RecordFindings, SendReply, SubmitClosure
 from models.policy import Policy
 from models.records import ArchiveRecord, CaseFacts, Channel, NotificationRecord, SlaEventRecord, Transition
 from models.sla import SlaEventKind
-from activities.tables import ArchiveEntry, Case, CaseEvent, CustomerContact, Notification, SlaEvent
 from models.termination import ErasureRequest
 
 from .conftest import rows
 from .test_termination_cleanup import clear_text_hits, request, seed, start
 
-T0 = datetime(2026, 3, 2, 8, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 REF, OTHER_REF = "CUST-9001", "CUST-9002"
 NAME, PHONE = "ERASEME张三", "13912345678"
 FINDINGS, REPLY, HELD = "ERASEME张三说邻居家也断网", "ERASEME您好张三先生，已修复", "ERASEME张三出差到月底"

@@ -3,20 +3,32 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from pydantic import ValidationError
 from temporalio.client import WorkflowFailureError, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.worker import Replayer
 
+from activities.tables import ArchiveEntry, Case, CaseEvent, Compensation, CustomerContact, Notification, SlaEvent
 from adapters.network import DatabaseNetwork, LineTestUnavailable
 from edge.codec import data_converter
-from worker import WORKFLOW_RUNNER, build_worker
-from models.fault import (AssignTechnician, CancelTicket, ConfirmRepair, FaultInput, FaultState, FaultStatus,
-                          HoldTicket, LineTestOutcome, ReopenTicket, ResolveFault, ResumeTicket, Severity)
+from models.fault import (
+    AssignTechnician,
+    CancelTicket,
+    ConfirmRepair,
+    FaultInput,
+    FaultState,
+    FaultStatus,
+    HoldTicket,
+    LineTestOutcome,
+    ReopenTicket,
+    ResolveFault,
+    ResumeTicket,
+    Severity,
+)
 from models.policy import FaultPolicy, Policy
-from activities.tables import ArchiveEntry, Case, CaseEvent, Compensation, CustomerContact, Notification, SlaEvent
+from worker import WORKFLOW_RUNNER, build_worker
 from workflows.fault_repair import FaultRepair
 
 from .conftest import TEST_QUEUE, rows
@@ -136,7 +148,7 @@ async def test_critical_ticket_repaired_in_an_hour_closes_without_warnings(env, 
     assert contact.phone == "13900139000"
     events = [e async for e in handle.fetch_history_events()]
     assert len(events) < 100, f"{len(events)} history events for one happy-path ticket"  # round trips guard
-    completed = events[-1].event_time.ToDatetime(tzinfo=timezone.utc)
+    completed = events[-1].event_time.ToDatetime(tzinfo=UTC)
     assert near(completed, repaired + 7 * DAY + 7 * DAY)  # reopen window, then late reopens refused for 7 days
 
 
@@ -164,7 +176,7 @@ async def test_silent_technician_warns_breaches_and_escalates_once_then_rental_i
                 ("statutory:escalation-hierarchic", 72 * HOUR)]
     got = sla_events(engine)
     assert [k for k, _ in got] == [k for k, _ in expected]
-    assert all(abs(at - want) < timedelta(seconds=2) for (_, at), (_, want) in zip(got, expected))
+    assert all(abs(at - want) < timedelta(seconds=2) for (_, at), (_, want) in zip(got, expected, strict=True))
     status = await tickets.status()
     assert status.state is FaultState.pending and status.statutory_breached
     assert status.escalated_to == "fault-operations-manager"

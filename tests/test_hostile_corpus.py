@@ -36,8 +36,8 @@ from temporalio.common import RawValue, WorkflowIDConflictPolicy, WorkflowIDReus
 from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes, PayloadCodec
 from temporalio.service import RPCError
 
-from models.identity import citizen_check_digit, mask
 from edge.codec import ENCODING, KEY_ID, EncryptionCodec, KeyRing, UndecryptablePayload
+from models.identity import citizen_check_digit, mask
 
 from .cli_harness import Stack, stack  # noqa: F401  (the module-scoped fixture)
 from .examples import TERMINATION_ID
@@ -284,7 +284,7 @@ def _case_id() -> str:
 
 
 def start(process: str, slug: str, story: str, mutation: Mutation | None, expect: Expect, *,
-          inputs: list[Any] | None | str = "one", files: list[str] | None = None,
+          inputs: list[Any] | str | None = "one", files: list[str] | None = None,
           seals: Callable[[dict[str, Any]], list[Seal]] | None = None, codec: bool = True,
           workflow_type: str | None = None, workflow_id: Callable[[str], str] | str | None = None) -> None:
     case_id = _case_id()
@@ -303,14 +303,14 @@ def start(process: str, slug: str, story: str, mutation: Mutation | None, expect
 
 
 def update(process: str, target: str, name: str, slug: str, story: str, argument: Any, expect: Expect, *,
-           inputs: list[Any] | None | str = "one", codec: bool = True) -> None:
+           inputs: list[Any] | str | None = "one", codec: bool = True) -> None:
     ENTRIES.append(Entry(id=f"{process}:update:{slug}", story=story, kind="update", process=process,
                          expect=expect, inputs=[argument] if inputs == "one" else inputs, codec=codec,
                          target=target, name=name, case_id=_case_id()))
 
 
 def signal(process: str, target: str, name: str, slug: str, story: str, argument: Any, expect: Expect, *,
-           inputs: list[Any] | None | str = "one", codec: bool = True, group: str | None = None) -> None:
+           inputs: list[Any] | str | None = "one", codec: bool = True, group: str | None = None) -> None:
     ENTRIES.append(Entry(id=f"{process}:signal:{slug}", story=story, kind="signal", process=process,
                          expect=expect, inputs=[argument] if inputs == "one" else inputs, codec=codec,
                          target=target, name=name, group=group, case_id=_case_id()))
@@ -927,20 +927,20 @@ for n, (slug, story, argument, expect, kw) in enumerate([
 signal(T, "own", "payment_received", "valid", "a valid payment (accepted: the obligations are met)", P, accepted())
 signal(T, "own", "paymentReceived", "name-camelCase", "signal name paymentReceived: must not be lost silently", P,
        refused(UNKNOWN_SIGNAL, "paymentReceived"))
-O = {"order_id": "ORD-X", "activated_at": moment(timedelta(minutes=-5))}
+PC = {"order_id": "ORD-X", "activated_at": moment(timedelta(minutes=-5))}
 for n, (slug, story, argument, expect, kw) in enumerate([
-        ("activated-epoch", "activated_at as Unix seconds", {**O, "activated_at": EPOCH}, refused(VE, "activated_at"), {}),
+        ("activated-epoch", "activated_at as Unix seconds", {**PC, "activated_at": EPOCH}, refused(VE, "activated_at"), {}),
         ("activated-naive", "activated_at without offset",
-         {**O, "activated_at": moment(timedelta(minutes=-5), fmt="%Y-%m-%dT%H:%M:%S")}, refused(VE, "activated_at"), {}),
-        ("delay-string", "customer_caused_delay \"false\"", {**O, "customer_caused_delay": "false"},
+         {**PC, "activated_at": moment(timedelta(minutes=-5), fmt="%Y-%m-%dT%H:%M:%S")}, refused(VE, "activated_at"), {}),
+        ("delay-string", "customer_caused_delay \"false\"", {**PC, "customer_caused_delay": "false"},
          refused(VE, "customer_caused_delay"), {}),
-        ("order-missing", "no order id", {"activated_at": O["activated_at"]}, refused(VE, "order_id"), {}),
-        ("extra-field", "an extra line_number field", {**O, "line_number": "19900000001"}, refused(VE, "line_number"), {}),
-        ("no-codec", "clear text to an encrypted worker", O, refused(NOT_ENCRYPTED, "clear-text"), {"codec": False}),
+        ("order-missing", "no order id", {"activated_at": PC["activated_at"]}, refused(VE, "order_id"), {}),
+        ("extra-field", "an extra line_number field", {**PC, "line_number": "19900000001"}, refused(VE, "line_number"), {}),
+        ("no-codec", "clear text to an encrypted worker", PC, refused(NOT_ENCRYPTED, "clear-text"), {"codec": False}),
 ]):
     signal(A, "application-signals", "provisioning_completed", slug, story, argument, expect, group=f"oss-{n % 2}", **kw)
 signal(A, "own", "provisioning_completed", "unexpected-order", "a valid report for an order not placed (ignored)",
-       O, accepted())
+       PC, accepted())
 signal(T, "termination-missing", "payment_received", "wrong-workflow-id", "a payment for a request id that does not exist",
        P, cli("not found"))
 signal(C, "complaint-failed", "payment_received", "case-already-failed", "a signal to a case refused at start", P,
@@ -1451,7 +1451,7 @@ def judge(ctx: Context, obs: Observation) -> None:
             obs.problem(f"retryable is {obs.retryable}, expected false")
         if expect.fragment and expect.fragment.lower() not in obs.message.lower():
             obs.problem(f"the message does not contain {expect.fragment!r}")
-        if not obs.message or obs.message == "Encoded failure" and obs.entry.codec:
+        if not obs.message or (obs.message == "Encoded failure" and obs.entry.codec):
             obs.problem("the message cannot be read through the codec")
         if expect.secret and expect.secret in obs.message:
             obs.problem("the message quotes the value (personal data)")
@@ -1595,7 +1595,7 @@ def test_the_worker_still_serves(stack, campaign):
     async def opens():
         client = await stack.client()
         handles = []
-        for process, (prefix, field_name, base) in BASES.items():
+        for process, (prefix, _field_name, base) in BASES.items():
             if process == T:
                 continue  # a termination needs a seeded account: the corpus's accepted ones show it
             case_id = f"AFTER-{process[:3]}"

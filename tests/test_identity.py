@@ -5,25 +5,23 @@ from __future__ import annotations
 
 import base64
 import logging
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from pydantic import ValidationError
 from sqlmodel import Session
 
+from activities.inventory import InventoryChecks
 from adapters.billing import DatabaseBilling, seed_account
 from adapters.deprovisioning import DatabaseDeprovisioning, seed_line
-from activities.inventory import InventoryChecks
-from adapters.inventory import DatabaseInventory
+from adapters.inventory import CustomerLine, DatabaseInventory, IdentityFlag, PoolNumber
 from adapters.key_usage import hash_key_usage
-from adapters.provisioning import DatabaseOss
+from adapters.provisioning import DatabaseOss, ProvisioningOrder
 from edge import id_hash as hashing
 from edge.id_hash import HashKeyError, HashKeyRing, development_keys, hash_keys, hashes, id_hash, protect, tagged
 from edge.settings import Settings, SettingsError
 from models.application import OrderRequest, PreReviewRequest
 from models.identity import IdentityDocument, IdType, ProtectedIdentity, normalise_id_number
-from adapters.inventory import CustomerLine, IdentityFlag, PoolNumber
-from adapters.provisioning import ProvisioningOrder
 from models.termination import DeprovisionRequest, NumberReclaim
 from tests.conftest import rows
 
@@ -31,7 +29,7 @@ ID = "11010519491231002X"
 FULL_WIDTH = "１１０１０５　１９４９１２３１　００２ｘ"  # a Chinese IME: full-width digits, letter and spaces
 ARABIC_INDIC = "١١٠١٠٥١٩٤٩١٢٣١٠٠٢X"
 OLD, NEW = base64.b64encode(b"o" * 32).decode(), base64.b64encode(bytes(range(32))).decode()
-NOW = datetime(2026, 3, 2, 9, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 2, 9, tzinfo=UTC)
 DEV = development_keys()
 PAYLOAD_KEYS = "p1:" + base64.b64encode(bytes(32)).decode()
 

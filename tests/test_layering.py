@@ -73,7 +73,7 @@ def cycle(edges: dict[str, set[str]]) -> list[str] | None:
         state[node], _ = 1, path.append(node)
         for target in sorted(edges[node]):
             if state.get(target) == 1:
-                return path[path.index(target):] + [target]
+                return [*path[path.index(target):], target]
             if target not in state and (found := visit(target)):
                 return found
         state[node], _ = 2, path.pop()

@@ -7,19 +7,19 @@ import re
 import socket
 import urllib.request
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
-from edge import metrics
 from activities.records import CaseRecords
-from models.complaint import ConfirmReply
+from edge import metrics
 from edge.codec import data_converter
+from edge.settings import Settings
+from models.complaint import ConfirmReply
 from models.policy import Policy
 from models.records import SlaEventRecord, Transition
 from models.sla import SlaEventKind
-from edge.settings import Settings
 from starter import Complaints
 from worker import build_worker
 
@@ -111,7 +111,7 @@ def test_a_transition_recorded_again_is_not_counted_again(engine, address):
     activity = ActivityEnvironment()
     activity.metric_meter = runtime.metric_meter
     records = CaseRecords(engine, Policy())
-    at = datetime(2026, 12, 1, 9, tzinfo=timezone.utc)
+    at = datetime(2026, 12, 1, 9, tzinfo=UTC)
     opened = Transition(workflow_id="fault-F1", run_id="run-1", case_type="fault", step="001-reported",
                         at=at, actor="system", reason="reported", to_state="acknowledged")
     breach = SlaEventRecord(key="resolution:breach", clock="resolution", kind=SlaEventKind.breach, at=at)

@@ -3,7 +3,7 @@ its rows intact, and the newest schema is exactly what the models describe."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic import command
@@ -12,10 +12,11 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlmodel import Session, SQLModel
 
-import activities.termination  # noqa: F401  (the tables of every migration, as env.py registers them)
-import adapters.billing  # noqa: F401
-import adapters.inventory  # noqa: F401
-import adapters.network  # noqa: F401
+# Imported for their tables: those of every migration, as env.py registers them.
+import activities.termination  # noqa: F401
+import adapters.billing
+import adapters.inventory
+import adapters.network
 import adapters.provisioning  # noqa: F401
 from activities.database import MIGRATIONS, upgrade
 from activities.tables import Case
@@ -32,7 +33,7 @@ def _alembic(engine: sa.Engine, action, revision: str) -> None:
 def test_a_database_of_the_first_migration_upgrades_to_the_newest(engine):
     _alembic(engine, command.downgrade, "0001")  # the fixture's database, back to the first schema
     assert not sa.inspect(engine).has_table("networkservice")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with Session(engine) as session:
         session.add(Case(workflow_id="complaint-OLD", run_id="r1", case_type="complaint", state="closed",
                          opened_at=now, updated_at=now))

@@ -77,7 +77,8 @@ def driven(stack: Stack) -> Stack:
                                  "--workflow-id", workflow_id, "--id-reuse-policy", "RejectDuplicate",
                                  "--fail-existing", "--input", json.dumps(data, ensure_ascii=False))
         assert started.returncode == 0, started.stderr
-        stack.wait(lambda: stack.records(workflow_id).get("caseevent"), 30, f"{workflow_id} to open")
+        stack.wait(lambda workflow_id=workflow_id: stack.records(workflow_id).get("caseevent"), 30,
+                   f"{workflow_id} to open")
         for name, argument in updates:
             done = stack.temporal("workflow", "update", "execute", "--workflow-id", workflow_id, "--name", name,
                                   "--input", json.dumps(argument, ensure_ascii=False), "-o", "json")

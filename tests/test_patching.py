@@ -8,9 +8,9 @@ from temporalio import workflow
 from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
-from models.complaint import ComplaintInput, ComplaintStatus, ConfirmReply
-from edge.codec import data_converter
 from activities.tables import CaseEvent
+from edge.codec import data_converter
+from models.complaint import ComplaintInput, ComplaintStatus, ConfirmReply
 from worker import WORKFLOW_RUNNER, build_worker
 from workflows.complaint_closure import ComplaintClosure
 

@@ -9,8 +9,8 @@ import uuid
 import pytest
 from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
 
-from models.contract import CONTRACTS
 from activities.tables import Case, CaseEvent
+from models.contract import CONTRACTS
 
 from .conftest import TEST_QUEUE, rows
 from .examples import EXAMPLES
@@ -56,7 +56,7 @@ async def test_malformed_update_arguments_are_refused_and_change_nothing(env, wo
     state = (await handle.query("status"))["state"]
     tried = 0
     for update, model in contract.updates.items():
-        for label, value in corpus(model, example.updates[update]):
+        for _label, value in corpus(model, example.updates[update]):
             with pytest.raises(WorkflowUpdateFailedError):
                 await handle.execute_update(update, value)
             tried += 1

@@ -40,7 +40,8 @@ def test_every_clock_names_its_source():
 @pytest.mark.parametrize("bad, field", [
     ({"complaint": {"max_reopenings": -1}}, "max_reopenings"),
     ({"complaint": {"reply": {"source": "x", "budget": "P15D", "warnings": [{"after": "P16D"}]}}}, "inside the budget"),
-    ({"complaint": {"reply": {"source": "x", "budget": "P15D", "warnings": [{"percent": 50, "after": "P1D"}]}}}, "exactly one"),
+    ({"complaint": {"reply": {"source": "x", "budget": "P15D", "warnings": [{"percent": 50, "after": "P1D"}]}}},
+     "exactly one"),
     ({"complaint": {"reply_days": 15}}, "reply_days"),
 ])
 def test_a_bad_policy_is_refused_naming_the_problem(tmp_path, bad, field):

@@ -3,9 +3,9 @@
 from pathlib import Path
 
 import pytest
-from edge.codec import data_converter
 from temporalio.worker import Replayer
 
+from edge.codec import data_converter
 from worker import INTERCEPTORS, WORKFLOW_RUNNER, WORKFLOWS
 
 from .histories import DIRECTORY, SCENARIOS, load

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from edge.codec import data_converter
-from activities.tables import Case, CaseEvent, Notification, SlaEvent
 from activities.database import make_engine, upgrade
+from activities.tables import Case, CaseEvent, Notification, SlaEvent
+from edge.codec import data_converter
 
 from .conftest import binary, register_search_attributes, rows, seed
 from .examples import EXAMPLES

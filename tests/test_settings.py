@@ -51,8 +51,8 @@ def test_only_the_settings_module_reads_the_environment():
     readers = []
     for path in [ROOT / "worker.py", *(p for package in PRODUCT for p in (ROOT / package).rglob("*.py"))]:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if (isinstance(node, ast.Attribute) and node.attr in ("environ", "getenv", "environb")
-                    or isinstance(node, ast.alias) and node.name in ("environ", "getenv")):
+            if ((isinstance(node, ast.Attribute) and node.attr in ("environ", "getenv", "environb"))
+                    or (isinstance(node, ast.alias) and node.name in ("environ", "getenv"))):
                 readers.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert [r for r in readers if not r.startswith("edge/settings.py")] == []
 

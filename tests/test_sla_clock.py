@@ -9,8 +9,8 @@ from datetime import timedelta
 import pytest
 
 from activities.calendar import WorkingCalendar
-from models.policy import Basis, ClockPolicy, Escalation, EscalationLevel
 from activities.tables import CaseEvent, SlaEvent
+from models.policy import Basis, ClockPolicy, Escalation, EscalationLevel
 from worker import build_worker
 
 from .conftest import TEST_QUEUE, rows
@@ -61,7 +61,7 @@ async def test_marks_fire_in_order_once_each_then_the_ladder(env, probe_worker, 
                 ("resolution:escalation-functional", 8 * HOUR), ("resolution:escalation-hierarchic", 10 * HOUR)]
     got = events(engine, handle)
     assert [k for k, _ in got] == [k for k, _ in expected]
-    assert all(close_to(at, want) for (_, at), (_, want) in zip(got, expected))
+    assert all(close_to(at, want) for (_, at), (_, want) in zip(got, expected, strict=True))
     [status] = await handle.query(SlaProbe.status)
     assert status.breached and status.remaining == timedelta(0) and status.next_mark is None
     escalations = [e for e in rows(engine, SlaEvent, handle.id) if e.kind == "escalation"]
@@ -128,8 +128,9 @@ async def test_working_day_clock_moves_by_the_working_time_of_its_pause(env, pro
 
 async def test_every_task_replayed_gives_the_same_sla_events_once_each(env, engine, policy):
     """Workflow cache disabled: every workflow task replays the whole history from the start."""
-    from .test_complaint_closure import complaint
     from starter import Complaints
+
+    from .test_complaint_closure import complaint
     complaints = Complaints(env.client, task_queue=TEST_QUEUE)
     async with build_worker(env.client, engine, policy=policy, task_queue=TEST_QUEUE, max_cached_workflows=0):
         await complaints.start(complaint())

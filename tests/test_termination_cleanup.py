@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -14,21 +14,31 @@ from temporalio import activity
 from temporalio.client import WorkflowFailureError, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
-from adapters.billing import BillingAccount, BillingEntry, DatabaseBilling, FinalBillRow, RentedEquipment
 from activities.calendar import WorkingCalendar
+from activities.tables import ArchiveEntry, Case, CaseEvent, Compensation, CustomerContact, Notification, SlaEvent
 from activities.termination import DataErasure, TerminationClaim
+from adapters.billing import BillingAccount, BillingEntry, DatabaseBilling, FinalBillRow, RentedEquipment
+from adapters.inventory import CustomerLine, PoolNumber
 from adapters.seed import seed_subscriber
 from edge.id_hash import development_keys, id_hash
 from models.common import add_months
 from models.identity import IdentityDocument, IdType, citizen_check_digit
-from adapters.inventory import CustomerLine, PoolNumber
 from models.policy import Policy, TerminationPolicy
-from activities.tables import ArchiveEntry, Case, CaseEvent, Compensation, CustomerContact, Notification, SlaEvent
-from models.termination import (CancelTermination, EquipmentKind, LineOutcome, PaymentReceived, ReclaimNumber,
-                                RecordEquipmentReturn, TerminationInput, TerminationStage, TerminationState,
-                                TerminationStatus, erasure_time)
-from workflows.termination_cleanup import TerminationCleanup
+from models.termination import (
+    CancelTermination,
+    EquipmentKind,
+    LineOutcome,
+    PaymentReceived,
+    ReclaimNumber,
+    RecordEquipmentReturn,
+    TerminationInput,
+    TerminationStage,
+    TerminationState,
+    TerminationStatus,
+    erasure_time,
+)
 from worker import build_worker
+from workflows.termination_cleanup import TerminationCleanup
 
 from .conftest import TEST_QUEUE, rows
 
@@ -106,7 +116,7 @@ def ledger(engine) -> dict[str, int]:
 
 def six_months_after(moment: datetime) -> datetime:
     local = moment.astimezone(ZoneInfo(TZ))
-    return datetime.combine(add_months(local.date(), 6), local.timetz()).astimezone(timezone.utc)
+    return datetime.combine(add_months(local.date(), 6), local.timetz()).astimezone(UTC)
 
 
 async def test_clean_termination_runs_180_days_and_writes_every_record_once(env, term_worker, engine):
@@ -126,7 +136,8 @@ async def test_clean_termination_runs_180_days_and_writes_every_record_once(env,
     assert near(mobile.quarantine_until, started + 90 * DAY)
     assert {line.status for line in rows(engine, CustomerLine)} == {"terminated"}
     number = one(engine, PoolNumber, number=MOBILE)
-    assert number.status == "quarantined" and number.holder_hash == HOLDER and number.quarantine_until == mobile.quarantine_until
+    assert (number.status, number.holder_hash) == ("quarantined", HOLDER)
+    assert number.quarantine_until == mobile.quarantine_until
     assert set(status.deadlines) == {"equipment", "quarantine", "retention"}
     assert near(status.deadlines["equipment"], started + 15 * DAY)
     assert near(status.personal_data.restricted_at, started)
@@ -224,7 +235,8 @@ async def test_a_balance_never_paid_cancels_on_day_30_with_nothing_deprovisioned
     assert rows(engine, TerminationClaim) == [] and rows(engine, ArchiveEntry, WID)[0].summary["outcome"] == "cancelled"
 
     second = await start(env, request("T2"))  # the claim is released: a new request may come
-    assert (await until(second, lambda s: bool(s.history) and s.stage is TerminationStage.awaiting_payment)).outstanding_fen == 8000
+    awaiting = await until(second, lambda s: bool(s.history) and s.stage is TerminationStage.awaiting_payment)
+    assert awaiting.outstanding_fen == 8000
 
 
 async def test_the_customer_may_cancel_while_payment_is_awaited_but_not_after(env, term_worker, engine):
@@ -258,7 +270,8 @@ async def test_equipment_never_returned_is_reminded_on_day_10_and_charged_once_o
     [charged] = notes(engine, "termination.equipment_charged")
     assert near(charged.created_at, started + 15 * DAY) and charged.params["amount_fen"] == 50000
     [charge] = rows(engine, Compensation, WID)
-    assert (charge.kind, charge.amount_fen) == ("equipment_charge", 50000) and near(charge.created_at, started + 15 * DAY)
+    assert (charge.kind, charge.amount_fen) == ("equipment_charge", 50000)
+    assert near(charge.created_at, started + 15 * DAY)
     assert ledger(engine) == {"equipment:ONT-3001": 30000, "equipment:STB-3001": 20000}
     assert one(engine, BillingAccount, account_id=ACCOUNT).balance_fen == 50000  # for billing to collect
     with pytest.raises(WorkflowUpdateFailedError) as refused:
@@ -324,7 +337,8 @@ async def test_a_late_refund_warns_and_escalates_to_billing_while_other_clocks_r
         assert status.refund.due_at == due and status.deadlines["refund"] == due
         await env.sleep(13 * DAY)
         status = await handle.query(TerminationCleanup.status)
-    assert near(status.refund.refunded_at, started + 12 * DAY, timedelta(minutes=1)) and "refund" not in status.deadlines
+    assert near(status.refund.refunded_at, started + 12 * DAY, timedelta(minutes=1))
+    assert "refund" not in status.deadlines
     events = rows(engine, SlaEvent, WID)
     assert [e.key for e in events] == ["refund:warning-50pct", "refund:warning-75pct", "refund:warning-90pct",
                                        "refund:breach", "refund:escalation-functional",
@@ -463,6 +477,6 @@ def test_the_termination_policy_prices_every_device_and_ends_quarantine_before_e
     with pytest.raises(ValueError, match="must end before personal data is erased"):
         Policy.model_validate({"termination": {"quarantine": {"source": "x", "budget": "P200D", "warnings": []}}})
     policy = TerminationPolicy()
-    ended = datetime(2026, 8, 31, 16, 30, tzinfo=timezone.utc)  # 1 September 00:30 in Shanghai
-    assert erasure_time(ended, policy, TZ) == datetime(2027, 2, 28, 16, 30, tzinfo=timezone.utc)  # 1 March local
-    assert erasure_time(datetime(2026, 1, 10, tzinfo=timezone.utc), policy, TZ) == datetime(2026, 7, 10, tzinfo=timezone.utc)
+    ended = datetime(2026, 8, 31, 16, 30, tzinfo=UTC)  # 1 September 00:30 in Shanghai
+    assert erasure_time(ended, policy, TZ) == datetime(2027, 2, 28, 16, 30, tzinfo=UTC)  # 1 March local
+    assert erasure_time(datetime(2026, 1, 10, tzinfo=UTC), policy, TZ) == datetime(2026, 7, 10, tzinfo=UTC)

@@ -12,7 +12,7 @@ import socket
 import urllib.parse
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -21,10 +21,10 @@ from playwright.async_api import Browser, Page, async_playwright, expect
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from edge.codec import EncryptionCodec, KeyRing, data_converter
+from edge.converter import contract_data_converter
 from models import search
 from models.complaint import AssignHandler, ConfirmReply, RecordFindings, SendReply
-from edge.converter import contract_data_converter
-from edge.codec import EncryptionCodec, KeyRing, data_converter
 from starter import Complaints
 from starter.codec_server import CodecServer
 from worker import build_worker
@@ -49,7 +49,7 @@ def free_port() -> int:
 
 
 def rfc3339(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 @pytest.fixture
@@ -101,7 +101,7 @@ async def open_cases(client: Client) -> dict[str, str]:
     """C1 in progress with a handler; C2 received 16 days ago and never answered: breached.
     Returns workflow id → run id."""
     complaints = Complaints(client, TEST_QUEUE)
-    received = datetime.now(timezone.utc) - timedelta(days=16)
+    received = datetime.now(UTC) - timedelta(days=16)
     c1 = await complaints.start(complaint("C1"))
     await complaints.assign_handler("C1", AssignHandler(handler="h.li", actor="desk.wang"))
     c2 = await complaints.start(complaint("C2", received_at=received.isoformat(),
@@ -133,7 +133,7 @@ async def assert_listed(client: Client, query: str, *expected: str) -> None:
 async def test_search_attributes_are_current_at_every_transition(keys, engine):
     async with dev_server(keys, engine) as env:
         client, complaints = env.client, Complaints(env.client, TEST_QUEUE)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
 
         def due(after: timedelta) -> str:
             return f'"{rfc3339(now + after)}"'

@@ -4,11 +4,12 @@ or on TELECOM_DATABASE_URL when called from the `alembic` command line."""
 from alembic import context
 from sqlmodel import SQLModel
 
-import activities.tables  # noqa: F401  (registers the record layer's tables)
-import activities.termination  # noqa: F401  (registers the termination claim and erasure tables)
-import adapters.billing  # noqa: F401  (registers the default adapters' tables)
-import adapters.inventory  # noqa: F401
-import adapters.network  # noqa: F401
+# Imported for their tables: the record layer's, the termination claim and erasure tables, the default adapters'.
+import activities.tables
+import activities.termination  # noqa: F401
+import adapters.billing
+import adapters.inventory
+import adapters.network
 import adapters.provisioning  # noqa: F401
 from activities.database import make_engine
 from edge.settings import load

@@ -1,13 +1,12 @@
 """records: cases, events, SLA events, outbox, compensations, archive, contacts
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-12-01
 """
-from alembic import op
 import sqlalchemy as sa
 import sqlmodel
-
+from alembic import op
 
 revision = '0001'
 down_revision = None

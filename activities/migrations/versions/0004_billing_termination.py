@@ -5,10 +5,9 @@ Revision ID: 0004
 Revises: 0001
 Create Date: 2026-12-01
 """
-from alembic import op
 import sqlalchemy as sa
 import sqlmodel
-
+from alembic import op
 
 revision = '0004'
 down_revision = '0001'

@@ -5,9 +5,8 @@ Revision ID: 0006
 Revises: 0003, 0005
 Create Date: 2027-01-10
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0006'
 down_revision = ('0003', '0005')
