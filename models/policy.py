@@ -279,6 +279,12 @@ class FaultPolicy(Contract):
             raise ValueError("the confirmation window must end within the reopen window")
         return self
 
+    def rental_waiver_fen(self, monthly_rental_fen: int, period: timedelta) -> int:
+        """条例 Art. 32: the rental of a fault period, pro rata of `rental_period`, rounded up to the fen
+        (in the customer's favour); in integer microseconds, so the fen are exact."""
+        micro = timedelta(microseconds=1)
+        return -(-monthly_rental_fen * (period // micro) // (self.rental_period // micro))
+
     def targets(self, severity: str) -> Targets:
         return getattr(self, severity)
 

@@ -1,38 +1,36 @@
 """ApplicationReview (docs/processes.md § Application review, guide ch. 2–3): 受理 → 完整性检查 → 初步审核 →
-审批 → 服务提供 → 反馈与归档."""
+审批 → 服务提供 → 反馈与归档. Intake, review and the customer's materials are here; provisioning and the
+end of the case in `workflows.application_fulfilment`."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from pydantic import ValidationError
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.inventory import InventoryChecks
-    from activities.provisioning import Provisioning
-    from models.application import (COMPLETED_SIGNAL, FINAL_STATES, WORKFLOW_TYPE, Activation, ApplicationInput,
+    from models.application import (COMPLETED_SIGNAL, FINAL_STATES, WORKFLOW_TYPE, ApplicationInput,
                                     ApplicationState, ApplicationStatus, Approve, Cancel, Decision, MaterialKind,
-                                    OrderReceipt, OrderRequest, OrderState, OrderStatus, Outcome, PreReview,
+                                    OrderStatus, Outcome, PreReview,
                                     PreReviewRequest, PreReviewResult, ProvisioningCompleted, Reject,
                                     RequestSupplement, ReviewFlag, ReviewFlagCode, ServiceType, SupplyMaterials,
                                     order_id)
     from models.common import CaseType, Customer
     from models.identity import mask
-    from models.records import CaseFacts, CompensationKind, CompensationRecord
+    from models.records import CaseFacts
 
-    from .case import Case, action, call, invalid_input, local_date, refuse
+    from .application_fulfilment import Fulfilment
+    from .case import actions, call, invalid_input, local_date, refuse
     from .clocks import Firing
     from .inbound import case_input, case_signal
 
-REVIEW, PROVISIONING, SUPPLEMENT = "review", "provisioning", "supplement"
-DAY = timedelta(days=1)
+action = actions(ApplicationStatus)
+REVIEW, SUPPLEMENT = "review", "supplement"
 
 
 @workflow.defn(name=WORKFLOW_TYPE, failure_exception_types=[ValidationError])
-class ApplicationReview(Case):
-    State = ApplicationState
+class ApplicationReview(Fulfilment):
+    State, FINAL, NOUN = ApplicationState, FINAL_STATES, "application"
 
     @case_input
     def __init__(self, application: ApplicationInput) -> None:
@@ -59,18 +57,15 @@ class ApplicationReview(Case):
         # Human actions wait until the case has settled into pending or review (or ended).
         async with self.book.lock:
             applicant, proxy = application.applicant, application.proxy
-            await self.book.record(
-                "received", to_state=ApplicationState.acknowledged,
+            await self.record_opening(
+                "received", to_state=ApplicationState.acknowledged, region=application.region,
                 reason=f"{application.service_type} application received" + (" from a proxy" if proxy else ""),
                 contact=Customer(customer_ref=applicant.customer_ref, name=applicant.name, phone=applicant.phone),
-                facts=CaseFacts(customer_ref=applicant.customer_ref, region=application.region,
-                                policy=policy.model_dump(mode="json"),
-                                details={"service_type": application.service_type,
-                                         "requested_start_date": application.requested_start_date.isoformat(),
-                                         "id_type": applicant.identity.id_type,
-                                         "id_masked": mask(applicant.identity.id_number),
-                                         "proxy_id_masked": mask(proxy.identity.id_number) if proxy else None,
-                                         "materials": list(self.kinds_supplied)}),
+                details={"service_type": application.service_type, "id_type": applicant.identity.id_type,
+                         "requested_start_date": application.requested_start_date.isoformat(),
+                         "id_masked": mask(applicant.identity.id_number),
+                         "proxy_id_masked": mask(proxy.identity.id_number) if proxy else None,
+                         "materials": list(self.kinds_supplied)},
                 notifications=[self.to_customer("received", "application.received")])
             await self._check_materials()
         await self.wait(lambda: self.ended or self.decision is not None)
@@ -81,8 +76,8 @@ class ApplicationReview(Case):
 
     # --- human actions ------------------------------------------------------------------
 
-    def _check_approve(self, request: Approve) -> None:
-        self._check_decidable("approved")
+    def _approvable(self, request: Approve) -> None:
+        self._decidable("approved")
         if self.state is ApplicationState.pending:
             raise refuse(f"materials are outstanding ({self._outstanding_text}): approve once they are supplied")
         if self.flags and request.override_reason is None:
@@ -90,8 +85,8 @@ class ApplicationReview(Case):
             raise refuse(f"pre-review flagged this application ({details}): approving it needs an override_reason")
 
     @action("The reviewer approves (审批) and provisioning starts. A flagged application needs an override_reason.",
-            _check_approve)
-    async def approve(self, request: Approve) -> ApplicationStatus:
+            check=_approvable)
+    async def approve(self, request: Approve) -> None:
         decision = Decision(outcome=Outcome.approved, actor=request.actor, at=workflow.now(),
                             reason=request.override_reason or request.note)
         self.book.clocks.stop(REVIEW)
@@ -102,40 +97,34 @@ class ApplicationReview(Case):
             facts=CaseFacts(assignee=request.actor, details={"decision": decision.model_dump(mode="json")}),
             notifications=[self.to_customer("approved", "application.approved")])
         self.decision = decision
-        return self.status()
 
-    def _check_reject(self, request: Reject) -> None:
-        self._check_decidable("rejected")
-
-    @action("The reviewer rejects the application; the reason is told to the customer.", _check_reject)
-    async def reject(self, request: Reject) -> ApplicationStatus:
+    @action("The reviewer rejects the application; the reason is told to the customer.",
+            check=lambda self, request: self._decidable("rejected"))
+    async def reject(self, request: Reject) -> None:
         decision = Decision(outcome=Outcome.rejected, actor=request.actor, at=workflow.now(), reason=request.reason)
         facts = CaseFacts(assignee=request.actor, details={"decision": decision.model_dump(mode="json")})
         await self._end(ApplicationState.rejected, request.actor, f"rejected: {request.reason}",
                         "application.rejected", facts=facts, reason=request.reason)
         self.decision = decision
-        return self.status()
 
-    def _check_request_supplement(self, request: RequestSupplement) -> None:
-        self._check_decidable("sent back for materials")
+    def _can_ask(self, request: RequestSupplement) -> None:
+        self._decidable("sent back for materials")
         if self.state is ApplicationState.pending:
             raise refuse(f"materials are already awaited from the customer ({self._outstanding_text})")
 
-    @action("The reviewer asks the customer for (more) materials; the review clock waits.", _check_request_supplement)
-    async def request_supplement(self, request: RequestSupplement) -> ApplicationStatus:
+    @action("The reviewer asks the customer for (more) materials; the review clock waits.", check=_can_ask)
+    async def request_supplement(self, request: RequestSupplement) -> None:
         self.outstanding = list(dict.fromkeys(request.materials))
         await self._request_materials(request.actor, f"reviewer asks for {self._outstanding_text}"
                                       + (f": {request.note}" if request.note else ""))
-        return self.status()
 
-    def _check_supply(self, request: SupplyMaterials) -> None:
-        if self.state is not ApplicationState.pending:
-            raise refuse(f"application is {self.state}: no materials are outstanding")
+    def _outstanding(self, request: SupplyMaterials) -> None:
         if not {m.kind for m in request.materials} & set(self.outstanding):
             raise refuse(f"none of these materials is outstanding; outstanding: {self._outstanding_text}")
 
-    @action("The customer supplies outstanding materials; the completeness check runs again.", _check_supply)
-    async def supply_materials(self, request: SupplyMaterials) -> ApplicationStatus:
+    @action("The customer supplies outstanding materials; the completeness check runs again.", check=_outstanding,
+            allowed=(ApplicationState.pending,), refusal="no materials are outstanding")
+    async def supply_materials(self, request: SupplyMaterials) -> None:
         kinds = [m.kind for m in request.materials]
         self.kinds_supplied = self.kinds_supplied + kinds
         self.outstanding = [k for k in self.outstanding if k not in kinds]
@@ -146,29 +135,27 @@ class ApplicationReview(Case):
                 reason=f"materials supplied; still missing: {self._outstanding_text}",
                 notifications=[self.to_customer("materials-supplied", "application.materials_still_missing",
                                                 missing=list(self.outstanding), due_at=self._supplement_due())])
-            return self.status()
+            return
         self.close_window(self._supplement_clock)
         resumed = [await self.book.clocks.resume(REVIEW, workflow.now())] if self.pre_review else []
         await self.book.record("materials-complete", to_state=ApplicationState.inProgress, actor=request.actor,
                                reason="materials complete", sla_events=resumed, details=details)
         if self.pre_review is None:
             await self._start_review()
-        return self.status()
 
-    def _check_cancel(self, request: Cancel) -> None:
+    def _cancellable(self, request: Cancel) -> None:
         if self.ended:
             raise refuse(f"application is {self.state}: there is nothing to cancel")
         if self.decision is not None:
             raise refuse("the application is approved and its order is with provisioning: it can no longer be "
                          "cancelled, ask for termination once it is active")
 
-    @action("Withdraw the application (customer or staff, with a reason) before approval.", _check_cancel)
-    async def cancel(self, request: Cancel) -> ApplicationStatus:
+    @action("Withdraw the application (customer or staff, with a reason) before approval.", check=_cancellable)
+    async def cancel(self, request: Cancel) -> None:
         await self._end(ApplicationState.cancelled, request.actor, f"cancelled by {request.actor}: {request.reason}",
                         "application.cancelled", reason=request.reason)
-        return self.status()
 
-    def _check_decidable(self, done: str) -> None:
+    def _decidable(self, done: str) -> None:
         if self.ended:
             raise refuse(f"application is {self.state}: it can no longer be {done}")
         if self.decision is not None:
@@ -198,7 +185,7 @@ class ApplicationReview(Case):
             supplement_rounds=self.supplement_rounds, pre_review=self.pre_review, review_flags=self.flags,
             decision=self.decision, escalated_to=self.escalated_to, order=self.order)
 
-    # --- completeness, pre-review, provisioning -----------------------------------------
+    # --- completeness and pre-review --------------------------------------------------
 
     async def _check_materials(self) -> None:
         """Completeness check (guide 2.2): the service type's materials, plus a proxy's."""
@@ -261,64 +248,7 @@ class ApplicationReview(Case):
                                          flags=[f.code for f in self.flags],
                                          due_at=self.book.clocks.deadlines()[REVIEW].isoformat())])
 
-    async def _provision(self) -> None:
-        """Provisioning (ch. 3) within the published time limit."""
-        app, policy = self.application, self.book.policy.application
-        assert self.decision is not None and self.identity is not None
-        request = OrderRequest(order_id=order_id(app.application_id), workflow_id=workflow.info().workflow_id,
-                               service_type=app.service_type, region=app.region,
-                               requested_start_date=app.requested_start_date,
-                               holder_hash=self.identity.applicant.id_hash, customer_ref=app.applicant.customer_ref,
-                               submitted_at=workflow.now())
-        try:
-            receipt = await call(Provisioning.submit_order, request, f"submit order {request.order_id}")
-        except ActivityError as error:
-            cause = error.cause.message if isinstance(error.cause, ApplicationError) else str(error)
-            await self._end(ApplicationState.failed, "system", f"provisioning refused the order: {cause}",
-                            "application.failed")
-            return
-        start = max(self.decision.at, app.requested_start(self.book.policy.timezone))
-        await self.book.clocks.start(PROVISIONING, policy.provisioning_clock(app.service_type, app.region), start)
-        self.order = OrderStatus(order_id=request.order_id, state=receipt.state, submitted_at=request.submitted_at,
-                                 due_at=self.book.clocks.deadlines()[PROVISIONING], activated_at=receipt.activated_at)
-        if receipt.state is OrderState.accepted:
-            await self.book.record("order-submitted", reason=f"order {request.order_id} accepted by provisioning",
-                                   details={"order": self.order.model_dump(mode="json")})
-            await self.wait(lambda: self.report is not None)
-            assert self.report is not None
-            # The OSS's clock, but never later than ours nor before the order existed.
-            activated = max(min(self.report.activated_at, workflow.now()), request.submitted_at)
-            receipt = await call(Provisioning.record_activation,
-                                 Activation(order_id=request.order_id, activated_at=activated),
-                                 f"record the activation of {request.order_id}")
-        await self._activated(receipt)
-
-    async def _activated(self, receipt: OrderReceipt) -> None:
-        """Late through the operator's fault costs a share of the installation fee per day (条例 Art. 31)."""
-        policy, order = self.book.policy.application, self.order
-        assert order is not None and order.due_at is not None and receipt.activated_at is not None
-        self.book.clocks.stop(PROVISIONING)
-        late = receipt.activated_at - order.due_at
-        days_late = -(-late // DAY) if late > timedelta(0) else 0
-        customer_caused = self.report is not None and self.report.customer_caused_delay
-        fee = policy.services[self.application.service_type].installation_fee_fen
-        rate = policy.late_penalty_percent_per_day
-        penalty = (-(-fee * rate * days_late // 100) if not customer_caused else 0) or None
-        compensations = [CompensationRecord(
-            key="provisioning-penalty", kind=CompensationKind.penalty, amount_fen=penalty,
-            period_start=order.due_at, period_end=receipt.activated_at,
-            reason=f"activated {days_late} day(s) after the published time limit: {rate} % of the "
-                   f"{fee} fen installation fee per day (条例 Art. 31)")] if penalty else []
-        self.order = order.model_copy(update={"state": receipt.state, "activated_at": receipt.activated_at,
-                                              "days_late": days_late, "penalty_fen": penalty})
-        reason = "service activated" + (f", {days_late} day(s) late" if days_late else " on time")
-        if days_late and customer_caused:
-            reason += " (delay attributed to the customer: no penalty)"
-        await self._end(ApplicationState.completed, "system", reason, "application.activated",
-                        compensations=compensations, facts=CaseFacts(details={"order": self.order.model_dump(mode="json")}),
-                        order_id=order.order_id, penalty_fen=penalty)
-
-    # --- the customer's window and the end ----------------------------------------------
+    # --- the customer's window ---------------------------------------------------------
 
     async def _supplement_reminder(self, firing: Firing) -> None:
         assert firing.due_at is not None
@@ -333,23 +263,6 @@ class ApplicationReview(Case):
                         f"materials not supplied within {budget} working days: {self._outstanding_text}",
                         "application.cancelled", reason="materials not supplied in time", missing=list(self.outstanding))
 
-    async def _end(self, state: ApplicationState, actor: str, why: str, template: str, *,
-                   facts: CaseFacts | None = None, compensations: list[CompensationRecord] | None = None,
-                   **params: object) -> None:
-        """Tell the customer the outcome and archive the case (guide 2.5, ch. 7)."""
-        app = self.application
-        summary = {"outcome": state, "service_type": app.service_type, "region": app.region,
-                   "id_type": app.applicant.identity.id_type, "id_masked": mask(app.applicant.identity.id_number),
-                   "id_hash": self.identity.applicant.id_hash if self.identity else None,
-                   "proxy_id_masked": mask(app.proxy.identity.id_number) if app.proxy else None,
-                   "materials": list(dict.fromkeys(self.kinds_supplied)), "supplement_rounds": self.supplement_rounds,
-                   "review_flags": [f.code for f in self.flags], "reason": why,
-                   "decided_by": self.decision.actor if self.decision else actor,
-                   "order": self.order.model_dump(mode="json") if self.order else None}
-        await self.finish(str(state), to_state=state, actor=actor, reason=why, summary=summary, facts=facts,
-                          compensations=compensations or [],
-                          notifications=[self.to_customer(str(state), template, **params)])
-
     @property
     def _supplement_clock(self) -> str:
         return f"{SUPPLEMENT}-{self.supplement_rounds}"
@@ -360,10 +273,6 @@ class ApplicationReview(Case):
     @property
     def _outstanding_text(self) -> str:
         return ", ".join(self.outstanding) or "none"
-
-    @property
-    def ended(self) -> bool:
-        return self.state in FINAL_STATES
 
     def queue(self, clock: str) -> str:
         policy = self.book.policy.application

@@ -12,7 +12,8 @@ handlers of their reminder and end; `finish` writes the case's last record and i
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable
+import inspect
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any, ClassVar, TypeVar
 from zoneinfo import ZoneInfo
@@ -22,9 +23,9 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from models.common import CaseType
+    from models.common import CaseType, Customer
     from models.policy import ClockPolicy, Policy
-    from models.records import ArchiveRecord, Channel, NotificationRecord
+    from models.records import ArchiveRecord, CaseFacts, Channel, NotificationRecord
     from models.sla import SlaEventKind
 
     from .book import CaseBook
@@ -39,6 +40,7 @@ ADAPTER_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coeff
 """Outside systems being down is retried without limit (the case waits); their refusals are final."""
 
 R = TypeVar("R")
+S = TypeVar("S")
 Handler = Callable[[Firing], Awaitable[None]]
 
 
@@ -56,6 +58,10 @@ def local_date(moment: datetime, timezone: str) -> date:
     deterministic; the sandbox only restricts ZoneInfo because it reads files."""
     with workflow.unsafe.sandbox_unrestricted():
         return moment.astimezone(ZoneInfo(timezone)).date()
+
+
+def iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
 
 
 def check_event_time(field: str, moment: datetime, policy: Policy) -> None:
@@ -76,23 +82,42 @@ async def call(activity: Callable[..., Awaitable[R]], arg: Any, summary: str, *,
                                                   summary=summary)
 
 
-def action(description: str, check: Callable[[Any, Any], None]) -> Callable[[Callable[[Any, Any], Awaitable[R]]],
-                                                                             Callable[[Any, Any], Awaitable[R]]]:
-    """A human action as an update: `check` is its validator (a refusal never reaches history) and
-    runs again under the case's lock, because another action may have moved the case meanwhile."""
+def actions(status: type[S]) -> Callable[..., Callable[[Callable[[Any, Any], Awaitable[None]]],
+                                                       Callable[[Any, Any], Awaitable[S]]]]:
+    """The `action` decorator of a process whose human actions answer with its `status` model."""
 
-    def decorate(apply: Callable[[Any, Any], Awaitable[R]]) -> Callable[[Any, Any], Awaitable[R]]:
-        @functools.wraps(apply)  # the update's name and argument types are the action's
-        async def handler(self: Case, request: Any) -> R:
-            async with self.book.acting():
+    def action(description: str, *, allowed: Collection[Any] = (), refusal: str = "",
+               check: Callable[[Any, Any], None] | None = None
+               ) -> Callable[[Callable[[Any, Any], Awaitable[None]]], Callable[[Any, Any], Awaitable[S]]]:
+        """A human action as an update, taken only in the `allowed` states (else refused with
+        `refusal`) and where `check` passes. Both are the update's validator (a refusal never reaches
+        history) and run again under the case's lock: another action may have moved the case meanwhile.
+        The update answers with the case's status."""
+
+        def validate(self: Case, request: Any) -> None:
+            if allowed and self.state not in allowed:
+                raise refuse(f"{self.NOUN} is {self.state}: {refusal}")
+            if check is not None:
                 check(self, request)
-                return await apply(self, request)
 
-        update = workflow.update(description=description)(handler)
-        update.validator(check)
-        return update
+        def decorate(apply: Callable[[Any, Any], Awaitable[None]]) -> Callable[[Any, Any], Awaitable[S]]:
+            validate.__signature__ = inspect.signature(apply)  # type: ignore[attr-defined]  # the SDK compares them
 
-    return decorate
+            @functools.wraps(apply)  # the update's name and argument type are the action's
+            async def handler(self: Case, request: Any) -> S:
+                async with self.book.acting():
+                    validate(self, request)
+                    await apply(self, request)
+                    return self.status()
+
+            handler.__annotations__ = {**apply.__annotations__, "return": status}  # what typed clients read
+            update = workflow.update(description=description)(handler)
+            update.validator(validate)
+            return update
+
+        return decorate
+
+    return action
 
 
 class Case(UnknownNames):
@@ -100,6 +125,12 @@ class Case(UnknownNames):
 
     State: ClassVar[Any]
     """The process's state enum; its first member is the state before the first record."""
+    FINAL: ClassVar[Collection[Any]] = ()
+    """The states in which the case has ended (unless the process says otherwise in `ended`)."""
+    NOUN: ClassVar[str]
+    """How refusals name the case: "ticket is held: ..."."""
+    status: Callable[[], Any]
+    """The process's `status` query."""
 
     def open_case(self, case_type: CaseType, customer_ref: str, **ref: str) -> None:
         """In the process's init: `ref` names the case in every notification (e.g. ticket_id=...)."""
@@ -122,7 +153,7 @@ class Case(UnknownNames):
 
     @property
     def ended(self) -> bool:
-        raise NotImplementedError
+        return self.state in self.FINAL
 
     def awaiting(self) -> str | None:
         raise NotImplementedError
@@ -149,6 +180,14 @@ class Case(UnknownNames):
         return {"state": self.state, "awaiting": self.awaiting(), "deadlines": clocks.deadlines(),
                 "clocks": clocks.status(workflow.now()), "history": list(self.book.history),
                 "policy_version": self.book.policy.version}
+
+    async def record_opening(self, step: str, *, reason: str, details: dict[str, Any], to_state: Any,
+                             contact: Customer, notifications: Sequence[NotificationRecord] = (),
+                             **facts: Any) -> None:
+        """The case's first record: its customer's contact, and the policy it is bound to."""
+        await self.book.record(step, to_state=to_state, contact=contact, reason=reason, notifications=notifications,
+                               facts=CaseFacts(customer_ref=self.customer_ref, details=details,
+                                               policy=self.book.policy.model_dump(mode="json"), **facts))
 
     # --- notifications ---------------------------------------------------------------------
 

@@ -16,10 +16,11 @@ with workflow.unsafe.imports_passed_through():
     from models.records import CaseFacts, SlaEventRecord
     from models.sla import SlaEventKind
 
-    from .case import Case, action, check_event_time, invalid_input, local_date, refuse
+    from .case import Case, actions, check_event_time, invalid_input, local_date, refuse
     from .clocks import Firing
     from .inbound import case_input
 
+action = actions(ComplaintStatus)
 REPLY, CONFIRMATION = "reply", "confirmation"
 DESK = "complaint-desk"
 """Staff queue that gets warnings while no handler is assigned."""
@@ -27,7 +28,7 @@ DESK = "complaint-desk"
 
 @workflow.defn(name=WORKFLOW_TYPE, failure_exception_types=[ValidationError])
 class ComplaintClosure(Case):
-    State = ComplaintState
+    State, FINAL, NOUN = ComplaintState, (ComplaintState.closed,), "complaint"
 
     @case_input
     def __init__(self, complaint: ComplaintInput) -> None:
@@ -57,14 +58,12 @@ class ComplaintClosure(Case):
         self.outside_appeal_window = complaint.event_date < add_months(received_day, -months)
 
         await self.book.clocks.start(REPLY, policy.complaint.reply, self.received_at)
-        await self.book.record(
+        await self.record_opening(
             "accepted", to_state=ComplaintState.acknowledged, contact=complaint.customer,
             reason=f"complaint received via {complaint.channel}",
-            facts=CaseFacts(customer_ref=complaint.customer.customer_ref, policy=policy.model_dump(mode="json"),
-                            details={"category": complaint.category, "channel": complaint.channel,
-                                     "event_date": complaint.event_date.isoformat(),
-                                     "received_at": self.received_at.isoformat(),
-                                     "outside_appeal_window": self.outside_appeal_window}),
+            details={"category": complaint.category, "channel": complaint.channel,
+                     "event_date": complaint.event_date.isoformat(), "received_at": self.received_at.isoformat(),
+                     "outside_appeal_window": self.outside_appeal_window},
             notifications=[self.to_customer("accepted", "complaint.acknowledged",
                                             reply_due=self.book.clocks.deadlines()[REPLY].isoformat())])
         await self.wait(lambda: self.ended)
@@ -73,39 +72,33 @@ class ComplaintClosure(Case):
 
     # --- human actions ------------------------------------------------------------------
 
-    def _check_assign(self, request: AssignHandler) -> None:
-        if self.state not in (ComplaintState.acknowledged, ComplaintState.inProgress):
-            raise refuse(f"complaint is {self.state}: handlers are assigned only before the reply")
+    def _new_handler(self, request: AssignHandler) -> None:
         if request.handler == self.assignee:
             raise refuse(f"complaint is already assigned to {request.handler}")
 
-    @action("Assign (or reassign) the handler who investigates the complaint.", _check_assign)
-    async def assign_handler(self, request: AssignHandler) -> ComplaintStatus:
+    @action("Assign (or reassign) the handler who investigates the complaint.", check=_new_handler,
+            allowed=(ComplaintState.acknowledged, ComplaintState.inProgress),
+            refusal="handlers are assigned only before the reply")
+    async def assign_handler(self, request: AssignHandler) -> None:
         verb = "reassigned" if self.assignee else "assigned"
         self.assignee = request.handler
         await self.book.record("assigned", to_state=ComplaintState.inProgress, actor=request.actor,
                                reason=f"handler {request.handler} {verb}", facts=CaseFacts(assignee=request.handler))
-        return self.status()
 
-    def _check_findings(self, request: RecordFindings) -> None:
-        if self.state is not ComplaintState.inProgress:
-            raise refuse(f"complaint is {self.state}: findings need an assigned handler and come before the reply")
-
-    @action("The handler records the investigation's findings.", _check_findings)
-    async def record_findings(self, request: RecordFindings) -> ComplaintStatus:
+    @action("The handler records the investigation's findings.", allowed=(ComplaintState.inProgress,),
+            refusal="findings need an assigned handler and come before the reply")
+    async def record_findings(self, request: RecordFindings) -> None:
         self.findings = request.findings
         await self.book.record("findings", actor=request.actor, reason="findings recorded",
                                details={"findings": request.findings})
-        return self.status()
 
-    def _check_reply(self, request: SendReply) -> None:
-        if self.state is not ComplaintState.inProgress:
-            raise refuse(f"complaint is {self.state}: a reply needs an assigned handler")
+    def _findings_recorded(self, request: SendReply) -> None:
         if self.findings is None:
             raise refuse("record the findings before replying")
 
-    @action("Send the written reply (书面反馈); the customer's confirmation window opens.", _check_reply)
-    async def send_reply(self, request: SendReply) -> ComplaintStatus:
+    @action("Send the written reply (书面反馈); the customer's confirmation window opens.", check=_findings_recorded,
+            allowed=(ComplaintState.inProgress,), refusal="a reply needs an assigned handler")
+    async def send_reply(self, request: SendReply) -> None:
         now = workflow.now()
         if self.book.clocks.is_running(REPLY):
             self.book.clocks.stop(REPLY)
@@ -116,33 +109,31 @@ class ComplaintClosure(Case):
             details={"reply": request.reply, "replied_at": now.isoformat()},
             notifications=[self.to_customer("reply", "complaint.reply", channel=request.channel,
                                             confirm_by=self.book.clocks.deadlines()[CONFIRMATION].isoformat())])
-        return self.status()
 
-    def _check_confirm(self, request: ConfirmReply) -> None:
-        if self.state is not ComplaintState.resolved or self.confirmation is not None:
+    def _unanswered(self, request: ConfirmReply) -> None:
+        if self.confirmation is not None:
             raise refuse(f"complaint is {self.state}: there is no reply awaiting the customer's confirmation")
 
-    @action("The customer's answer to the reply: satisfied, or dissatisfied (reopens).", _check_confirm)
-    async def confirm(self, request: ConfirmReply) -> ComplaintStatus:
+    @action("The customer's answer to the reply: satisfied, or dissatisfied (reopens).", check=_unanswered,
+            allowed=(ComplaintState.resolved,), refusal="there is no reply awaiting the customer's confirmation")
+    async def confirm(self, request: ConfirmReply) -> None:
         self.close_window(CONFIRMATION)
         if not request.satisfied:
             await self._reopen(request)
-        elif self.closure is not None:
-            self.confirmation = Confirmation.satisfied
+            return
+        self.confirmation = Confirmation.satisfied
+        if self.closure is not None:
             await self._close(request.actor, "customer satisfied")
         else:
-            self.confirmation = Confirmation.satisfied
             await self.book.record("confirmed", actor=request.actor, reason="customer satisfied")
-        return self.status()
 
-    def _check_closure(self, request: SubmitClosure) -> None:
-        if self.state is not ComplaintState.resolved:
-            raise refuse(f"complaint is {self.state}: the closure report follows the written reply")
+    def _no_closure_yet(self, request: SubmitClosure) -> None:
         if self.closure is not None:
             raise refuse("the closure report has already been submitted")
 
-    @action("Close the loop: cause analysis and improvement measures (both required).", _check_closure)
-    async def submit_closure(self, request: SubmitClosure) -> ComplaintStatus:
+    @action("Close the loop: cause analysis and improvement measures (both required).", check=_no_closure_yet,
+            allowed=(ComplaintState.resolved,), refusal="the closure report follows the written reply")
+    async def submit_closure(self, request: SubmitClosure) -> None:
         self.closure = request
         if self.confirmation is not None:
             await self._close(request.actor, f"closure report; customer {self.confirmation}")
@@ -150,7 +141,6 @@ class ComplaintClosure(Case):
             await self.book.record("closure-report", actor=request.actor,
                                    reason="closure report submitted; awaiting the customer's confirmation",
                                    details=self._closure_details())
-        return self.status()
 
     @workflow.query(description="Where the complaint stands: state, deadlines, clocks, history.")
     def status(self) -> ComplaintStatus:
@@ -211,10 +201,6 @@ class ComplaintClosure(Case):
         assert self.closure is not None
         return {"cause_analysis": self.closure.cause_analysis,
                 "improvement_measures": self.closure.improvement_measures}
-
-    @property
-    def ended(self) -> bool:
-        return self.state is ComplaintState.closed
 
     def queue(self, clock: str) -> str:
         return self.assignee or DESK

@@ -21,10 +21,11 @@ with workflow.unsafe.imports_passed_through():
     from models.records import CaseFacts, CompensationKind, CompensationRecord
     from models.sla import SlaEventKind
 
-    from .case import Case, action, call, check_event_time, refuse
+    from .case import Case, actions, call, check_event_time, iso, refuse
     from .clocks import Firing
     from .inbound import case_input
 
+action = actions(FaultStatus)
 RESPONSE, RESOLUTION, STATUTORY = "response", "resolution", "statutory"
 CONFIRMATION, REOPEN_WINDOW = "confirmation", "reopen_window"
 OPERATOR_CLOCKS = (RESPONSE, RESOLUTION)
@@ -32,18 +33,15 @@ OPERATOR_CLOCKS = (RESPONSE, RESOLUTION)
 DISPATCH = "fault-dispatch"
 """Staff queue that gets warnings while no technician is assigned."""
 OPEN = (FaultState.acknowledged, FaultState.pending, FaultState.inProgress, FaultState.held)
-
 LINE_TEST_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2, maximum_attempts=3)
 """A diagnosis is worth a few quick tries, not a wait: after them the ticket goes to dispatch untested."""
 LOOKUP_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1),
                            non_retryable_error_types=[UNKNOWN_SERVICE])
-_MICROSECOND = timedelta(microseconds=1)
-"""Waiver arithmetic in integer microseconds, so the fen are exact."""
 
 
 @workflow.defn(name=WORKFLOW_TYPE, failure_exception_types=[ValidationError])
 class FaultRepair(Case):
-    State = FaultState
+    State, NOUN = FaultState, "ticket"
 
     @case_input
     def __init__(self, ticket: FaultInput) -> None:
@@ -69,19 +67,17 @@ class FaultRepair(Case):
     async def run(self, ticket: FaultInput) -> FaultStatus:
         policy = await self.begin(ticket.workflow_id, f"ticket {ticket.ticket_id!r}")
         check_event_time("reported_at", self.reported_at, policy)
-        clocks = self.book.clocks
         async with self.book.lock:  # human actions wait until the ticket is diagnosed
-            await clocks.start(RESPONSE, policy.fault.response_clock(ticket.severity), self.reported_at)
-            await clocks.start(RESOLUTION, policy.fault.resolution_clock(ticket.severity), self.reported_at)
-            await clocks.start(STATUTORY, policy.fault.statutory_clock(ticket.region), self.reported_at)
-            await self.book.record(
-                "reported", to_state=FaultState.acknowledged, contact=ticket.customer,
-                reason=f"{ticket.severity} fault reported via {ticket.channel}",
-                facts=CaseFacts(customer_ref=ticket.customer.customer_ref, region=ticket.region,
-                                severity=ticket.severity, policy=policy.model_dump(mode="json"),
-                                details={"service_id": ticket.service_id, "channel": ticket.channel,
-                                         "terminal_equipment_reported": ticket.terminal_equipment,
-                                         "reported_at": self.reported_at.isoformat()}))
+            for name, clock in ((RESPONSE, policy.fault.response_clock(ticket.severity)),
+                                (RESOLUTION, policy.fault.resolution_clock(ticket.severity)),
+                                (STATUTORY, policy.fault.statutory_clock(ticket.region))):
+                await self.book.clocks.start(name, clock, self.reported_at)
+            await self.record_opening(
+                "reported", to_state=FaultState.acknowledged, contact=ticket.customer, region=ticket.region,
+                severity=ticket.severity, reason=f"{ticket.severity} fault reported via {ticket.channel}",
+                details={"service_id": ticket.service_id, "channel": ticket.channel,
+                         "reported_at": self.reported_at.isoformat(),
+                         "terminal_equipment_reported": ticket.terminal_equipment})
             await self._diagnose()
         await self.wait(lambda: self.final)
         if self.state is FaultState.closed:
@@ -104,38 +100,32 @@ class FaultRepair(Case):
             self._first_response(workflow.now())
         await self.book.record(
             "diagnosed", to_state=FaultState.pending, reason=result.message,
-            details={"line_test": result.model_dump(mode="json"), **self._response_details()},
+            details={"line_test": result.model_dump(mode="json"), "first_response_at": iso(self.first_response_at)},
             notifications=[self.to_customer(
                 "diagnosed", "fault.acknowledged", diagnostic=result.message if result.diagnostic else None,
                 statutory_due=self.book.clocks.deadlines()[STATUTORY].isoformat())])
 
     # --- human actions ------------------------------------------------------------------
 
-    def _check_assign(self, request: AssignTechnician) -> None:
-        if self.state not in OPEN:
-            raise refuse(f"ticket is {self.state}: technicians are dispatched only while the fault is open")
+    def _new_technician(self, request: AssignTechnician) -> None:
         if request.technician == self.assignee:
             raise refuse(f"ticket is already assigned to {request.technician}")
 
-    @action("Dispatch a technician, or reassign the ticket to another one.", _check_assign)
-    async def assign_technician(self, request: AssignTechnician) -> FaultStatus:
+    @action("Dispatch a technician, or reassign the ticket to another one.", check=_new_technician, allowed=OPEN,
+            refusal="technicians are dispatched only while the fault is open")
+    async def assign_technician(self, request: AssignTechnician) -> None:
         verb = "reassigned to" if self.assignee else "dispatched to"
         self.assignee = request.technician
         self._first_response(workflow.now())
         await self.book.record(
             "assigned", actor=request.actor, reason=f"{verb} technician {request.technician}",
             to_state=FaultState.inProgress if self.state is FaultState.pending else None,
-            facts=CaseFacts(assignee=request.technician, details=self._response_details()))
-        return self.status()
+            facts=CaseFacts(assignee=request.technician, details={"first_response_at": iso(self.first_response_at)}))
 
-    def _check_hold(self, request: HoldTicket) -> None:
-        if self.state is FaultState.held:
-            raise refuse("ticket is already held")
-        if self.state not in (FaultState.pending, FaultState.inProgress):
-            raise refuse(f"ticket is {self.state}: only a ticket awaiting or under repair can be held")
-
-    @action("The customer is unavailable: the operator's clocks pause, the statutory one runs on.", _check_hold)
-    async def hold(self, request: HoldTicket) -> FaultStatus:
+    @action("The customer is unavailable: the operator's clocks pause, the statutory one runs on.",
+            allowed=(FaultState.pending, FaultState.inProgress),
+            refusal="only a ticket awaiting or under repair can be held")
+    async def hold(self, request: HoldTicket) -> None:
         now = workflow.now()
         self.held_from = self.state
         self.held_clocks = [name for name in OPERATOR_CLOCKS if self.book.clocks.is_running(name)]
@@ -143,21 +133,16 @@ class FaultRepair(Case):
         await self.book.record("held", to_state=FaultState.held, actor=request.actor,
                                reason=f"customer unavailable: {request.reason}", sla_events=events,
                                notifications=[self.to_customer("held", "fault.held")])
-        return self.status()
 
-    def _check_resume(self, request: ResumeTicket) -> None:
-        if self.state is not FaultState.held:
-            raise refuse(f"ticket is {self.state}, not held: there is nothing to resume")
-
-    @action("The customer is available again: the operator's clocks resume.", _check_resume)
-    async def resume(self, request: ResumeTicket) -> FaultStatus:
+    @action("The customer is available again: the operator's clocks resume.", allowed=(FaultState.held,),
+            refusal="not held, there is nothing to resume")
+    async def resume(self, request: ResumeTicket) -> None:
         events = [await self.book.clocks.resume(name, workflow.now()) for name in self.held_clocks]
         self.held_clocks = []
         await self.book.record("resumed", to_state=self.held_from, actor=request.actor,
                                reason=f"customer available: {request.reason}", sla_events=events)
-        return self.status()
 
-    def _check_resolve(self, request: ResolveFault) -> None:
+    def _under_repair(self, request: ResolveFault) -> None:
         if self.state is FaultState.pending:
             raise refuse("no technician is assigned yet: dispatch one before resolving")
         if self.state is FaultState.held:
@@ -165,8 +150,8 @@ class FaultRepair(Case):
         if self.state is not FaultState.inProgress:
             raise refuse(f"ticket is {self.state}: there is no repair in progress to resolve")
 
-    @action("The technician reports the repair: cause code and fix.", _check_resolve)
-    async def resolve(self, request: ResolveFault) -> FaultStatus:
+    @action("The technician reports the repair: cause code and fix.", check=_under_repair)
+    async def resolve(self, request: ResolveFault) -> None:
         now, clocks, policy = workflow.now(), self.book.clocks, self.book.policy.fault
         periods = [*self.unwaived, (self.episode, self.fault_since, now)]
         # Priced before anything changes: if the lookup fails, the update fails and the ticket is untouched.
@@ -178,45 +163,41 @@ class FaultRepair(Case):
                 clocks.stop(name)
             else:
                 events.append(await clocks.pause(name, now, "repaired"))
-        await self.open_window(CONFIRMATION, policy.confirmation_clock(), now, self._confirmation_over)
-        await self.open_window(REOPEN_WINDOW, policy.reopen_clock(), now, self._reopen_window_over)
+        await self.open_window(CONFIRMATION, policy.confirmation_clock(), now, lambda _: self._close(
+            Confirmation.deemed, "system", "no answer from the customer: closed by default"))
+        await self.open_window(REOPEN_WINDOW, policy.reopen_clock(), now,
+                               lambda _: self._finish("final", "reopen window ended: the ticket is final"))
         self.reopen_window_end = clocks.deadlines()[REOPEN_WINDOW]
         self.resolution = Resolution(cause_code=request.cause_code, fix=request.fix, actor=request.actor, at=now)
         self.confirmation = None
-        self.rental_waived_fen += sum(w.amount_fen for w in waivers)
+        waived = sum(w.amount_fen for w in waivers)
+        self.rental_waived_fen += waived
         notes = [self.to_customer("resolved", "fault.resolved", cause_code=request.cause_code,
                                   confirm_by=clocks.deadlines()[CONFIRMATION].isoformat(),
                                   reopen_until=self.reopen_window_end.isoformat())]
         if waivers:
-            notes.append(self.to_customer("resolved", "fault.rental_waiver",
-                                          amount_fen=sum(w.amount_fen for w in waivers)))
+            notes.append(self.to_customer("resolved", "fault.rental_waiver", amount_fen=waived))
         await self.book.record(
             "resolved", to_state=FaultState.resolved, actor=request.actor, reason=f"repaired, cause {request.cause_code}",
             sla_events=events, compensations=waivers, notifications=notes,
             details={"cause_code": request.cause_code, "fix": request.fix, "resolved_at": now.isoformat(),
                      "rental_waived_fen": self.rental_waived_fen})
-        return self.status()
 
-    def _check_confirm(self, request: ConfirmRepair) -> None:
-        if self.state is not FaultState.resolved:
-            raise refuse(f"ticket is {self.state}: there is no repair awaiting the customer's confirmation")
-
-    @action("The customer confirms the repair: the ticket closes (still reopenable).", _check_confirm)
-    async def confirm(self, request: ConfirmRepair) -> FaultStatus:
+    @action("The customer confirms the repair: the ticket closes (still reopenable).", allowed=(FaultState.resolved,),
+            refusal="there is no repair awaiting the customer's confirmation")
+    async def confirm(self, request: ConfirmRepair) -> None:
         self.close_window(CONFIRMATION)
         await self._close(Confirmation.confirmed, request.actor, "customer confirmed the repair")
-        return self.status()
 
-    def _check_reopen(self, request: ReopenTicket) -> None:
-        if self.state not in (FaultState.resolved, FaultState.closed):
-            raise refuse(f"ticket is {self.state}: only a resolved or closed ticket can be reopened")
+    def _window_open(self, request: ReopenTicket) -> None:
         assert self.reopen_window_end is not None
         if workflow.now() >= self.reopen_window_end:
             raise refuse(f"the reopen window ended at {self.reopen_window_end:%Y-%m-%d %H:%M} UTC: "
                          "report the fault again as a new ticket")
 
-    @action("The fault is back: the same ticket returns to inProgress, its clocks not reset.", _check_reopen)
-    async def reopen(self, request: ReopenTicket) -> FaultStatus:
+    @action("The fault is back: the same ticket returns to inProgress, its clocks not reset.", check=_window_open,
+            allowed=(FaultState.resolved, FaultState.closed), refusal="only a resolved or closed ticket can be reopened")
+    async def reopen(self, request: ReopenTicket) -> None:
         now = workflow.now()
         self.close_window(CONFIRMATION)
         self.close_window(REOPEN_WINDOW)
@@ -230,17 +211,12 @@ class FaultRepair(Case):
             sla_events=events, details={"reopenings": self.reopenings},
             notifications=[self.to_staff("reopened", self.queue(RESOLUTION), "fault.reopened",
                                          reopenings=self.reopenings)])
-        return self.status()
 
-    def _check_cancel(self, request: CancelTicket) -> None:
-        if self.state not in OPEN:
-            raise refuse(f"ticket is {self.state}: only a ticket not yet repaired can be cancelled")
-
-    @action("Cancel a ticket not yet repaired (e.g. reported in error).", _check_cancel)
-    async def cancel(self, request: CancelTicket) -> FaultStatus:
+    @action("Cancel a ticket not yet repaired (e.g. reported in error).", allowed=OPEN,
+            refusal="only a ticket not yet repaired can be cancelled")
+    async def cancel(self, request: CancelTicket) -> None:
         await self._finish("cancelled", f"cancelled: {request.reason}", actor=request.actor,
                            to_state=FaultState.cancelled, notify="fault.cancelled")
-        return self.status()
 
     @workflow.query(description="Where the ticket stands: state, deadlines (statutory too), clocks, history.")
     def status(self) -> FaultStatus:
@@ -254,24 +230,15 @@ class FaultRepair(Case):
             statutory_breached=self.book.clocks.has_breached(STATUTORY), rental_waived_fen=self.rental_waived_fen,
             reported_at=self.reported_at)
 
-    # --- deadlines and transitions ------------------------------------------------------
-
     async def on_mark(self, firing: Firing) -> None:
         if firing.clock != STATUTORY or firing.mark.kind is not SlaEventKind.breach:
             await super().on_mark(firing)
             return
-        step = f"{STATUTORY}-breach"
         await self.book.record(
-            step, reason="not repaired within the statutory cap (条例 Art. 32): customer notified",
+            "statutory-breach", reason="not repaired within the statutory cap (条例 Art. 32): customer notified",
             sla_events=[firing.record("条例 Art. 32")], details={"statutory_breached": True},
-            notifications=[self.to_customer(step, "fault.statutory_breach",
+            notifications=[self.to_customer("statutory-breach", "fault.statutory_breach",
                                             rental_waiver_expected=not self.ticket.terminal_equipment)])
-
-    async def _confirmation_over(self, firing: Firing) -> None:
-        await self._close(Confirmation.deemed, "system", "no answer from the customer: closed by default")
-
-    async def _reopen_window_over(self, firing: Firing) -> None:
-        await self._finish("final", "reopen window ended: the ticket is final")
 
     async def _waivers(self, periods: list[tuple[int, datetime, datetime]], cause: FaultCause
                        ) -> list[CompensationRecord]:
@@ -280,10 +247,9 @@ class FaultRepair(Case):
             return []
         service = await call(NetworkActivities.look_up_service, ServiceLookup(service_id=self.ticket.service_id),
                              "monthly rental", retry=LOOKUP_RETRY)
-        month = self.book.policy.fault.rental_period
         return [CompensationRecord(
             key=f"rental-waiver-{episode}", kind=CompensationKind.rental_waiver, period_start=start, period_end=end,
-            amount_fen=-(-service.monthly_rental_fen * ((end - start) // _MICROSECOND) // (month // _MICROSECOND)),
+            amount_fen=self.book.policy.fault.rental_waiver_fen(service.monthly_rental_fen, end - start),
             reason=f"条例 Art. 32: not repaired within the statutory cap; rental waived for fault period {episode}")
             for episode, start, end in periods]
 
@@ -299,11 +265,9 @@ class FaultRepair(Case):
                       notify: str | None = None) -> None:
         self.final = True
         resolution = self.resolution
-        summary = {"severity": self.ticket.severity, "region": self.ticket.region,
-                   "outcome": to_state or self.state, "reopenings": self.reopenings,
-                   "cause_code": resolution.cause_code if resolution else None,
-                   "first_response_at": self.first_response_at.isoformat() if self.first_response_at else None,
-                   "resolved_at": resolution.at.isoformat() if resolution else None,
+        summary = {"severity": self.ticket.severity, "region": self.ticket.region, "outcome": to_state or self.state,
+                   "reopenings": self.reopenings, "cause_code": resolution.cause_code if resolution else None,
+                   "first_response_at": iso(self.first_response_at), "resolved_at": iso(resolution and resolution.at),
                    "statutory_breached": self.book.clocks.has_breached(STATUTORY),
                    "rental_waived_fen": self.rental_waived_fen}
         await self.finish(step, to_state=to_state, actor=actor, reason=reason, summary=summary,
@@ -311,15 +275,10 @@ class FaultRepair(Case):
 
     def _first_response(self, at: datetime) -> None:
         """Stops the response clock the first time only; a hold may have paused it."""
-        if self.first_response_at is not None:
-            return
-        self.book.clocks.stop(RESPONSE)
-        self.first_response_at = at
-        if RESPONSE in self.held_clocks:
-            self.held_clocks.remove(RESPONSE)
-
-    def _response_details(self) -> dict[str, str | None]:
-        return {"first_response_at": self.first_response_at.isoformat() if self.first_response_at else None}
+        if self.first_response_at is None:
+            self.book.clocks.stop(RESPONSE)
+            self.first_response_at = at
+            self.held_clocks = [name for name in self.held_clocks if name != RESPONSE]
 
     @property
     def ended(self) -> bool:

@@ -16,24 +16,24 @@ with workflow.unsafe.imports_passed_through():
     from activities.termination import Termination
     from models.common import CaseType, add_months
     from models.identity import mask
-    from models.records import CaseFacts
     from models.termination import (PAYMENT_SIGNAL, PORTABLE_SERVICES, WORKFLOW_TYPE, CancelTermination,
                                     CheckRequest, Equipment, EquipmentReturn, EquipmentState, LineOutcome,
                                     LineResult, LineView, NumberReclaim, Payment, PaymentReceived, PaymentRecord,
                                     PersonalData, ReclaimNumber, RecordEquipmentReturn, RequestFacts,
                                     TerminationInput, TerminationStage, TerminationState, TerminationStatus)
 
-    from .case import action, call, invalid_input, local_date, refuse
+    from .case import actions, call, invalid_input, local_date, refuse
     from .clocks import Firing
     from .inbound import case_input, case_signal
     from .termination_aftercare import EQUIPMENT, PAYMENT, QUARANTINE, Aftercare
 
+action = actions(TerminationStatus)
 AWAITING_PAYMENT = (TerminationStage.received, TerminationStage.awaiting_payment)
 
 
 @workflow.defn(name=WORKFLOW_TYPE, failure_exception_types=[ValidationError])
 class TerminationCleanup(Aftercare):
-    State = TerminationState
+    State, NOUN = TerminationState, "the request"
 
     @case_input
     def __init__(self, request: TerminationInput) -> None:
@@ -93,9 +93,7 @@ class TerminationCleanup(Aftercare):
 
     # --- human actions and the billing signal -------------------------------------------
 
-    def _check_return(self, request: RecordEquipmentReturn) -> None:
-        if self.state is not TerminationState.terminated:
-            raise refuse(f"the request is {self.state}: equipment is returned once the service is terminated")
+    def _returnable(self, request: RecordEquipmentReturn) -> None:
         if not self.book.clocks.is_open(EQUIPMENT):
             raise refuse("no equipment return is open: none was rented, all is back, or the return window has "
                          "ended and the devices were charged (the billing desk handles later returns)")
@@ -104,8 +102,9 @@ class TerminationCleanup(Aftercare):
         if unknown:
             raise refuse(f"not a device of this account still to be returned: {', '.join(unknown)}")
 
-    @action("Store staff record rented equipment (光猫, 机顶盒) handed back.", _check_return)
-    async def record_equipment_return(self, request: RecordEquipmentReturn) -> TerminationStatus:
+    @action("Store staff record rented equipment (光猫, 机顶盒) handed back.", check=_returnable,
+            allowed=(TerminationState.terminated,), refusal="equipment is returned once the service is terminated")
+    async def record_equipment_return(self, request: RecordEquipmentReturn) -> None:
         result = await call(Billing.return_equipment, EquipmentReturn(
             account_id=self.request.account_id, serials=request.serials, at=workflow.now()),
             "record the equipment return")
@@ -120,17 +119,16 @@ class TerminationCleanup(Aftercare):
             reason=f"returned: {returned}" + ("; all equipment is back" if not held else ""),
             notifications=[self.to_customer("equipment-returned", "termination.equipment_returned",
                                             still_held=[e.kind for e in held])])
-        return self.status()
 
-    def _check_reclaim(self, request: ReclaimNumber) -> None:
+    def _in_quarantine(self, request: ReclaimNumber) -> None:
         line = next((line for line in self.lines if line.line_id == request.number), None)
         if line is None:
             raise refuse("this number is not one of the lines of this termination")
         if line.outcome is not LineOutcome.quarantined or not self.book.clocks.is_open(QUARANTINE):
             raise refuse(f"the number is {line.outcome}: only a number in quarantine can be reclaimed")
 
-    @action("The last holder reclaims a quarantined number (ID checked against the holder).", _check_reclaim)
-    async def reclaim_number(self, request: ReclaimNumber) -> TerminationStatus:
+    @action("The last holder reclaims a quarantined number (ID checked against the holder).", check=_in_quarantine)
+    async def reclaim_number(self, request: ReclaimNumber) -> None:
         position = next(i for i, line in enumerate(self.lines) if line.line_id == request.number)
         result = await call(Termination.reclaim_number, NumberReclaim(
             order_id=f"RCL-{self.request.request_id}-{position + 1}", number=request.number,
@@ -147,9 +145,8 @@ class TerminationCleanup(Aftercare):
             reason=f"line {position + 1} reclaimed by its last holder during the quarantine",
             notifications=[self.to_customer("number-reclaimed", "termination.number_reclaimed",
                                             line=mask(request.number))])
-        return self.status()
 
-    def _check_cancel(self, request: CancelTermination) -> None:
+    def _cancellable(self, request: CancelTermination) -> None:
         if self.ended:
             raise refuse(f"the request is {self.state}: there is nothing to cancel")
         if self.stage not in AWAITING_PAYMENT:
@@ -157,10 +154,9 @@ class TerminationCleanup(Aftercare):
                          "cancelled")
         # While received, the checks may still be running: the handler checks again once they have.
 
-    @action("The customer withdraws the request while it awaits payment.", _check_cancel)
-    async def cancel(self, request: CancelTermination) -> TerminationStatus:
+    @action("The customer withdraws the request while it awaits payment.", check=_cancellable)
+    async def cancel(self, request: CancelTermination) -> None:
         await self._cancel(request.actor, f"cancelled by {request.actor}: {request.reason}", "termination.cancelled")
-        return self.status()
 
     @case_signal(PAYMENT_SIGNAL, "Billing reports a payment (fire-and-forget, once per reference).")
     def payment_received(self, payment: PaymentReceived) -> None:
@@ -220,16 +216,13 @@ class TerminationCleanup(Aftercare):
             reason += f": {self.outstanding_fen} fen to pay first, by {due:%Y-%m-%d}"
         else:
             self.stage = TerminationStage.settling
-        await self.book.record(
-            "received", to_state=TerminationState.active, contact=request.customer, reason=reason,
-            facts=CaseFacts(customer_ref=request.customer.customer_ref, policy=self.book.policy.model_dump(mode="json"),
-                            details={"account_id": request.account_id, "reason": request.reason,
-                                     "port_out": request.port_out, "services": [str(l.service_type) for l in self.lines],
-                                     "id_type": request.identity.id_type, "id_masked": self.id_masked,
-                                     "balance_fen": balance_fen, "early_termination_fee_fen": self.fee_fen,
-                                     "contract_months_left": months, "outstanding_fen": self.outstanding_fen,
-                                     "equipment": self._equipment_summary()}),
-            notifications=notes)
+        await self.record_opening(
+            "received", to_state=TerminationState.active, contact=request.customer, reason=reason, notifications=notes,
+            details={"account_id": request.account_id, "reason": request.reason, "port_out": request.port_out,
+                     "services": [str(line.service_type) for line in self.lines], "id_type": request.identity.id_type,
+                     "id_masked": self.id_masked, "balance_fen": balance_fen, "early_termination_fee_fen": self.fee_fen,
+                     "contract_months_left": months, "outstanding_fen": self.outstanding_fen,
+                     "equipment": self._equipment_summary()})
 
     async def _obligations(self) -> None:
         """Book payments as billing reports them, until nothing is due or the request is cancelled."""
