@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, ConfigDict, Field, model_validator
 
+from .case import CaseStatus
 from .catalog import MaterialKind, ServiceType
 from .common import (
     Actor,
@@ -20,12 +21,10 @@ from .common import (
     Region,
     ShortText,
     StaffId,
-    StateChange,
     Text,
     Timestamp,
 )
 from .identity import CITIZEN_NUMBER_TYPES, IdentityDocument, IdType, ProtectedIdentity
-from .sla import ClockStatus
 
 WORKFLOW_TYPE = "ApplicationReview"
 COMPLETED_SIGNAL = "provisioning_completed"
@@ -200,7 +199,7 @@ class OrderStatus(Contract):
     penalty_fen: int | None = Field(default=None, description="条例 Art. 31: 1 % of the installation fee per day")
 
 
-class ApplicationStatus(Contract):
+class ApplicationStatus(CaseStatus):
     application_id: str
     state: ApplicationState
     awaiting: str | None = Field(description="what the case waits for next; none once it has ended")
@@ -218,10 +217,6 @@ class ApplicationStatus(Contract):
     decision: Decision | None
     escalated_to: str | None
     order: OrderStatus | None
-    deadlines: dict[str, AwareDatetime]
-    clocks: list[ClockStatus]
-    history: list[StateChange]
-    policy_version: str
 
 
 # --- activity arguments: inventory and provisioning adapters --------------------------------

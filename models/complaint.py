@@ -7,8 +7,8 @@ from typing import Literal
 
 from pydantic import AwareDatetime, Field
 
-from .common import Actor, CaseId, Contract, Customer, Day, Inbound, StaffId, StateChange, Text, Timestamp
-from .sla import ClockStatus
+from .case import CaseStatus
+from .common import Actor, CaseId, Customer, Day, Inbound, StaffId, Text, Timestamp
 
 WORKFLOW_TYPE = "ComplaintClosure"
 
@@ -100,7 +100,7 @@ class Confirmation(StrEnum):
     """No answer within the confirmation window: confirmed by default."""
 
 
-class ComplaintStatus(Contract):
+class ComplaintStatus(CaseStatus):
     complaint_id: str
     state: ComplaintState
     awaiting: str | None = Field(description="what the case waits for next; none once closed")
@@ -115,7 +115,3 @@ class ComplaintStatus(Contract):
     appeal_eligible: bool = Field(description="no reply within the statutory 15 days (申诉办法 Art. 10(四))")
     outside_appeal_window: bool = Field(description="event older than 申诉办法 Art. 11 allows an appeal for")
     received_at: AwareDatetime
-    deadlines: dict[str, AwareDatetime]
-    clocks: list[ClockStatus]
-    history: list[StateChange]
-    policy_version: str

@@ -7,6 +7,7 @@ import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
@@ -54,19 +55,21 @@ CONTRACTS = [
 ]
 
 
-def schemas() -> dict[str, dict]:
+def schemas() -> dict[str, dict[str, Any]]:
     """File name → JSON Schema, for every input, update argument, signal and query result."""
     result = {}
     for c in CONTRACTS:
         result[f"{c.workflow_type}.input.json"] = c.input.model_json_schema()
-        for kind, models, mode in (("update", c.updates, "validation"), ("signal", c.signals, "validation"),
-                                   ("query", c.queries, "serialization")):
+        kinds: tuple[tuple[str, dict[str, type[BaseModel]], Literal["validation", "serialization"]], ...] = (
+            ("update", c.updates, "validation"), ("signal", c.signals, "validation"),
+            ("query", c.queries, "serialization"))
+        for kind, models, mode in kinds:
             for name, model in models.items():
                 result[f"{c.workflow_type}.{kind}.{name}.json"] = model.model_json_schema(mode=mode)
     return result
 
 
-def render(schema: dict) -> str:
+def render(schema: dict[str, Any]) -> str:
     return json.dumps(schema, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
 
 

@@ -8,8 +8,8 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, Field, StringConstraints
 
-from .common import Actor, CaseId, Contract, Customer, Inbound, Region, ShortText, StaffId, StateChange, Text, Timestamp
-from .sla import ClockStatus
+from .case import CaseStatus
+from .common import Actor, CaseId, Contract, Customer, Inbound, Region, ShortText, StaffId, Text, Timestamp
 
 WORKFLOW_TYPE = "FaultRepair"
 
@@ -180,7 +180,7 @@ class Confirmation(StrEnum):
     """No answer within the confirmation window: closed by default."""
 
 
-class FaultStatus(Contract):
+class FaultStatus(CaseStatus):
     ticket_id: str
     service_id: str
     state: FaultState
@@ -200,7 +200,3 @@ class FaultStatus(Contract):
     statutory_breached: bool = Field(description="not repaired within the 条例 Art. 32 cap")
     rental_waived_fen: int = Field(description="rental waivers recorded so far, integer fen")
     reported_at: AwareDatetime
-    deadlines: dict[str, AwareDatetime]
-    clocks: list[ClockStatus]
-    history: list[StateChange]
-    policy_version: str

@@ -10,7 +10,7 @@ import unicodedata
 from datetime import date
 from enum import StrEnum
 
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator
 
 from .common import Contract, Inbound
 
@@ -124,7 +124,7 @@ class IdentityDocument(Inbound):
 
     @field_validator("id_number")
     @classmethod
-    def _number_fits_type(cls, number: str, info) -> str:
+    def _number_fits_type(cls, number: str, info: ValidationInfo) -> str:
         id_type = info.data.get("id_type")
         return normalise_id_number(id_type, number) if id_type is not None else number
 

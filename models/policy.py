@@ -42,6 +42,7 @@ class WarningMark(Contract):
     def offset(self, budget: timedelta) -> timedelta:
         if self.after is not None:
             return self.after
+        assert self.percent is not None  # _one_of: exactly one of the two
         return budget * self.percent // 100
 
     @property
@@ -187,8 +188,9 @@ class ApplicationPolicy(Contract):
             return self  # the built-in defaults, checked by the tests
         if set(self.services) != set(ServiceType):
             raise ValueError(f"services: needs exactly {sorted(map(str, ServiceType))}, got {sorted(self.services)}")
-        named = [(f"services.{name}.required_materials", service.required_materials, MaterialKind)
-                 for name, service in self.services.items()]
+        named: list[tuple[str, list[str], type[StrEnum]]] = [
+            (f"services.{name}.required_materials", service.required_materials, MaterialKind)
+            for name, service in self.services.items()]
         named += [("proxy_materials", self.proxy_materials, MaterialKind),
                   ("line_limited_services", self.line_limited_services, ServiceType)]
         for field, names, kinds in named:
@@ -286,7 +288,7 @@ class FaultPolicy(Contract):
         return -(-monthly_rental_fen * (period // micro) // (self.rental_period // micro))
 
     def targets(self, severity: str) -> Targets:
-        return getattr(self, severity)
+        return {"critical": self.critical, "major": self.major, "minor": self.minor, "low": self.low}[severity]
 
     def response_clock(self, severity: str) -> ClockPolicy:
         budget = self.targets(severity).response

@@ -13,11 +13,11 @@ from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints, field_validator
 
+from .case import CaseStatus
 from .catalog import ServiceType
-from .common import Actor, CaseId, Contract, Customer, Fen, Inbound, StaffId, StateChange, Text, add_months
+from .common import Actor, CaseId, Contract, Customer, Fen, Inbound, StaffId, Text, add_months
 from .identity import IdentityDocument, IdType
 from .policy import TerminationPolicy
-from .sla import ClockStatus
 
 WORKFLOW_TYPE = "TerminationCleanup"
 PAYMENT_SIGNAL = "payment_received"
@@ -206,7 +206,7 @@ class PersonalData(Contract):
     certificate_id: str | None = None
 
 
-class TerminationStatus(Contract):
+class TerminationStatus(CaseStatus):
     request_id: str
     account_id: str
     state: TerminationState
@@ -225,10 +225,6 @@ class TerminationStatus(Contract):
     equipment: list[Equipment]
     personal_data: PersonalData
     cancel_reason: str | None
-    deadlines: dict[str, AwareDatetime]
-    clocks: list[ClockStatus]
-    history: list[StateChange]
-    policy_version: str
 
 
 # --- activity arguments: billing, deprovisioning, claim, erasure --------------------------------
