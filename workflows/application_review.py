@@ -26,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
 
 action = actions(ApplicationStatus)
 REVIEW, SUPPLEMENT = "review", "supplement"
+OPEN = (ApplicationState.acknowledged, ApplicationState.pending, ApplicationState.inProgress)
 
 
 @workflow.defn(name=WORKFLOW_TYPE, failure_exception_types=[ValidationError])
@@ -143,14 +144,13 @@ class ApplicationReview(Fulfilment):
         if self.pre_review is None:
             await self._start_review()
 
-    def _cancellable(self, request: Cancel) -> None:
-        if self.ended:
-            raise refuse(f"application is {self.state}: there is nothing to cancel")
+    def _not_approved(self, request: Cancel) -> None:
         if self.decision is not None:
             raise refuse("the application is approved and its order is with provisioning: it can no longer be "
                          "cancelled, ask for termination once it is active")
 
-    @action("Withdraw the application (customer or staff, with a reason) before approval.", check=_cancellable)
+    @action("Withdraw the application (customer or staff, with a reason) before approval.", check=_not_approved,
+            allowed=OPEN, refusal="there is nothing to cancel")
     async def cancel(self, request: Cancel) -> None:
         await self._end(ApplicationState.cancelled, request.actor, f"cancelled by {request.actor}: {request.reason}",
                         "application.cancelled", reason=request.reason)
