@@ -87,8 +87,8 @@ class Fulfilment(Case):
         if days_late and customer_caused:
             reason += " (delay attributed to the customer: no penalty)"
         await self._end(ApplicationState.completed, "system", reason, "application.activated",
-                        compensations=compensations, facts=CaseFacts(details={"order": self.order.model_dump(mode="json")}),
-                        order_id=order.order_id, penalty_fen=penalty)
+                        compensations=compensations, order_id=order.order_id, penalty_fen=penalty,
+                        facts=CaseFacts(details={"order": self.order.model_dump(mode="json")}))
 
     async def _end(self, state: ApplicationState, actor: str, why: str, template: str, *,
                    facts: CaseFacts | None = None, compensations: list[CompensationRecord] | None = None,

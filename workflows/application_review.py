@@ -224,8 +224,8 @@ class ApplicationReview(Fulfilment):
         applies = app.service_type in policy.line_limited_services
         self.pre_review = PreReview(service_available=result.service_available, active_lines=result.active_lines,
                                     line_limit=policy.line_limit, line_limit_applies=applies)
-        identity = {"id_hash": result.applicant.id_hash, "proxy_id_hash": result.proxy.id_hash if result.proxy else None,
-                    "pre_review": self.pre_review.model_dump(mode="json")}
+        identity = {"id_hash": result.applicant.id_hash, "pre_review": self.pre_review.model_dump(mode="json"),
+                    "proxy_id_hash": result.proxy.id_hash if result.proxy else None}
         if not result.service_available:
             await self._end(ApplicationState.rejected, "system",
                             f"pre-review: {app.service_type} is not offered in {app.region} regions",
@@ -261,7 +261,7 @@ class ApplicationReview(Fulfilment):
         budget = self.book.policy.application.supplement.budget.days
         await self._end(ApplicationState.cancelled, "system",
                         f"materials not supplied within {budget} working days: {self._outstanding_text}",
-                        "application.cancelled", reason="materials not supplied in time", missing=list(self.outstanding))
+                        "application.cancelled", reason="materials not supplied in time", missing=self.outstanding)
 
     @property
     def _supplement_clock(self) -> str:

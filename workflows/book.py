@@ -138,7 +138,7 @@ class CaseBook:
                     await workflow.wait_condition(lambda: done() or self.clocks.changed,
                                                   timeout=at - workflow.now(), timeout_summary=label)
                     continue
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
             async with self.lock:
                 for firing in self.clocks.take_due(workflow.now()):

@@ -232,9 +232,10 @@ class Case(UnknownNames):
         step = f"{clock}-{mark.label}"
         if mark.escalation is not None:
             self.escalated_to = mark.escalation.to
-            await self.book.record(step, reason=f"{clock} deadline passed: escalated to {mark.escalation.to}",
-                                   sla_events=[firing.record()], details={"escalated_to": mark.escalation.to},
-                                   notifications=[self.to_staff(step, mark.escalation.to, "sla.escalation", clock=clock)])
+            to = mark.escalation.to
+            await self.book.record(step, reason=f"{clock} deadline passed: escalated to {to}",
+                                   sla_events=[firing.record()], details={"escalated_to": to},
+                                   notifications=[self.to_staff(step, to, "sla.escalation", clock=clock)])
             return
         warning = mark.kind is SlaEventKind.warning
         assert firing.due_at is not None

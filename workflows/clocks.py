@@ -69,7 +69,7 @@ class SlaClock:
     @property
     def budget_marks(self) -> list[Mark]:
         marks = [Mark(w.label, SlaEventKind.warning, w.offset(self.policy.budget)) for w in self.policy.warnings]
-        return sorted(marks, key=lambda m: m.offset) + [Mark(BREACH, SlaEventKind.breach, self.policy.budget)]
+        return [*sorted(marks, key=lambda m: m.offset), Mark(BREACH, SlaEventKind.breach, self.policy.budget)]
 
     @property
     def escalation_marks(self) -> list[Mark]:

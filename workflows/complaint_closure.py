@@ -179,7 +179,8 @@ class ComplaintClosure(Case):
         escalations = []
         if self.reopenings > policy.max_reopenings:
             self.escalated_to = policy.escalate_to
-            reason = f"customer dissatisfied after {policy.max_reopenings} reopenings: escalated to {policy.escalate_to}"
+            reason = (f"customer dissatisfied after {policy.max_reopenings} reopenings: escalated to "
+                      f"{policy.escalate_to}")
             escalations = [SlaEventRecord(key=f"reopen-{self.reopenings}:escalation", clock=CONFIRMATION,
                                           kind=SlaEventKind.escalation, at=workflow.now(),
                                           level=EscalationLevel.hierarchic, to=policy.escalate_to, detail=reason)]

@@ -178,8 +178,8 @@ class FaultRepair(Case):
         if waivers:
             notes.append(self.to_customer("resolved", "fault.rental_waiver", amount_fen=waived))
         await self.book.record(
-            "resolved", to_state=FaultState.resolved, actor=request.actor, reason=f"repaired, cause {request.cause_code}",
-            sla_events=events, compensations=waivers, notifications=notes,
+            "resolved", to_state=FaultState.resolved, actor=request.actor, sla_events=events, compensations=waivers,
+            reason=f"repaired, cause {request.cause_code}", notifications=notes,
             details={"cause_code": request.cause_code, "fix": request.fix, "resolved_at": now.isoformat(),
                      "rental_waived_fen": self.rental_waived_fen})
 
@@ -196,7 +196,7 @@ class FaultRepair(Case):
                          "report the fault again as a new ticket")
 
     @action("The fault is back: the same ticket returns to inProgress, its clocks not reset.", check=_window_open,
-            allowed=(FaultState.resolved, FaultState.closed), refusal="only a resolved or closed ticket can be reopened")
+            allowed=(FaultState.resolved, FaultState.closed), refusal="only a resolved or closed ticket reopens")
     async def reopen(self, request: ReopenTicket) -> None:
         now = workflow.now()
         self.close_window(CONFIRMATION)

@@ -55,8 +55,8 @@ class SlaClocks(ClockSet):
         if clock.policy.basis is Basis.calendar:
             instants = calendar_instants(clock.segment_start, offsets)
         else:
-            result = await _due_times(DueTimeRequest(timezone=self.timezone, start=clock.segment_start, offsets=offsets),
-                                      f"{clock.name} due times (working days)")
+            request = DueTimeRequest(timezone=self.timezone, start=clock.segment_start, offsets=offsets)
+            result = await _due_times(request, f"{clock.name} due times (working days)")
             instants = result.instants
         clock.schedule(marks, instants)
         self.changed = True
