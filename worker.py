@@ -97,7 +97,7 @@ def build_worker(client: Client, engine: sa.Engine, *, policy: Policy | None = N
         **{**CAPACITY, **options})
 
 
-def _name(workflow_class: type) -> str:
+def _name(workflow_class: type) -> str | None:  # None: a dynamic workflow
     return workflow._Definition.must_from_class(workflow_class).name
 
 

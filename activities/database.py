@@ -40,7 +40,7 @@ def _primary_message_only(context: sa.engine.ExceptionContext) -> Exception | No
     names the table, column or constraint only."""
     error, wrapped = context.original_exception, context.sqlalchemy_exception
     primary = getattr(getattr(error, "diag", None), "message_primary", None)
-    if wrapped is None or primary is None:
+    if not isinstance(wrapped, sa.exc.DBAPIError) or primary is None:
         return None
     error.args = (primary,)
     return type(wrapped)(wrapped.statement, wrapped.params, error, hide_parameters=True,

@@ -11,6 +11,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from edge.metrics import count_transition
+from edge.sql import table_of
 from models.policy import Policy
 from models.records import PolicyRequest, Transition
 
@@ -111,7 +112,7 @@ class CaseRecords:
 
 
 CASE, EVENT, SLA_EVENT, NOTIFICATION, COMPENSATION, ARCHIVE, CONTACT = (
-    t.__table__ for t in (Case, CaseEvent, SlaEvent, Notification, Compensation, ArchiveEntry, CustomerContact))
+    table_of(t) for t in (Case, CaseEvent, SlaEvent, Notification, Compensation, ArchiveEntry, CustomerContact))
 
 
 def _dialect_insert(db: sa.Connection):

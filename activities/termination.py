@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Field, Session, SQLModel, delete
+from sqlmodel import Field, Session, SQLModel, col, delete
 from temporalio import activity
 
 from adapters.billing import BillingSystem, DatabaseBilling
@@ -80,7 +80,8 @@ class Termination:
         holder = hashes(request.identity, self.keys)  # under every key of the ring: a key rotation keeps the holder
         account = self.billing.account(request.account_id)
         matches = account is not None and self.billing.holder_matches(request.account_id, holder)
-        active = self.lines.active_lines(account.customer_ref, holder, request.services) if matches else {}
+        active = (self.lines.active_lines(account.customer_ref, holder, request.services)
+                  if account is not None and matches else {})
         return RequestFacts(account_found=account is not None, identity_matches=matches,
                             account=account if matches else None, id_masked=protected.id_masked,
                             lines=[LineFacts(line_id=line, service_type=active.get(line)) for line in request.services])
@@ -104,8 +105,8 @@ class Termination:
     @activity.defn
     def release_claim(self, claim: AccountClaim) -> None:
         with Session(self.engine) as session, session.begin():
-            session.exec(delete(TerminationClaim).where(TerminationClaim.account_id == claim.account_id,
-                                                        TerminationClaim.workflow_id == claim.workflow_id))
+            session.exec(delete(TerminationClaim).where(col(TerminationClaim.account_id) == claim.account_id,
+                                                        col(TerminationClaim.workflow_id) == claim.workflow_id))
 
     @activity.defn
     def deprovision(self, request: DeprovisionRequest) -> DeprovisionResult:
@@ -154,10 +155,10 @@ class Termination:
         with Session(self.engine) as session, session.begin():
             # Claimed by a write, not a read: a concurrent attempt waits for its lock (PostgreSQL's row
             # lock, SQLite's writer lock), then finds the certificate complete or fails and is retried.
-            claimed = session.execute(sa.update(DataErasure).where(
-                DataErasure.workflow_id == request.workflow_id, DataErasure.erased_at.is_(None))
+            claimed = session.exec(sa.update(DataErasure).where(
+                col(DataErasure.workflow_id) == request.workflow_id, col(DataErasure.erased_at).is_(None))
                 .values(erased_at=request.at)).rowcount
-            record = session.get(DataErasure, request.workflow_id)
+            record = session.get_one(DataErasure, request.workflow_id)
             if not claimed:
                 return _certificate(record)
             cases = session.execute(sa.select(CASE.c.workflow_id, CASE.c.case_type, CASE.c.closed_at).where(
@@ -168,7 +169,7 @@ class Termination:
                 cases = [c for c in cases if c.workflow_id == request.workflow_id]
                 erased["customercontact"] = 0
             else:
-                erased["customercontact"] = session.execute(sa.delete(CONTACT).where(
+                erased["customercontact"] = session.exec(sa.delete(CONTACT).where(
                     CONTACT.c.customer_ref == request.customer_ref)).rowcount
             erased |= _erase_case_text(session, {c.workflow_id: c.case_type for c in cases})
             record.erased, record.retained = erased, retained
@@ -227,9 +228,9 @@ def _erase_case_text(session: Session, case_types: dict[str, str]) -> dict[str, 
                 session.execute(table.update().where(key == row_key).values({column: redacted}))
                 changed += 1
         erased[table.name] = changed
-    for table, column in ((EVENT, EVENT.c.reason), (SLA_EVENT, SLA_EVENT.c.detail)):
-        erased[table.name] = session.execute(table.update().where(
-            table.c.workflow_id.in_(wids), column != ERASED_TEXT, column != "").values({column: ERASED_TEXT})).rowcount
+    for table, text in ((EVENT, EVENT.c.reason), (SLA_EVENT, SLA_EVENT.c.detail)):
+        erased[table.name] = session.exec(table.update().where(
+            table.c.workflow_id.in_(wids), text != ERASED_TEXT, text != "").values({text: ERASED_TEXT})).rowcount
     return erased
 
 
@@ -238,6 +239,8 @@ def certificate_id(workflow_id: str) -> str:
 
 
 def _certificate(record: DataErasure) -> ErasureCertificate:
+    if record.erased_at is None:
+        raise RuntimeError(f"the erasure of {record.workflow_id} has not run: no certificate yet")
     return ErasureCertificate(certificate_id=record.certificate_id, erased_at=record.erased_at,
                               erased=record.erased, retained=record.retained)
 

@@ -16,7 +16,7 @@ from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Field, Session, SQLModel, select
+from sqlmodel import Field, Session, SQLModel, col, select
 
 from edge.id_hash import hash_list
 from edge.sql import UTCDateTime
@@ -149,7 +149,7 @@ class DatabaseBilling:
             with Session(self.engine) as session, session.begin():
                 bill = session.get(FinalBillRow, settlement.account_id)
                 if bill is None:
-                    account = session.get(BillingAccount, settlement.account_id)
+                    account = session.get_one(BillingAccount, settlement.account_id)
                     opening = account.balance_fen
                     if settlement.early_termination_fee_fen:
                         _add_entry(session, account, "early-termination-fee", "early_termination_fee",
@@ -163,7 +163,7 @@ class DatabaseBilling:
                 return _final_bill(bill)
         except IntegrityError:  # a concurrent attempt issued it
             with Session(self.engine) as session:
-                return _final_bill(session.get(FinalBillRow, settlement.account_id))
+                return _final_bill(session.get_one(FinalBillRow, settlement.account_id))
 
     def refund(self, request: RefundRequest) -> Refund:
         self._book(request.account_id, "refund", "refund", request.amount_fen, request.at)
@@ -172,7 +172,7 @@ class DatabaseBilling:
     def return_equipment(self, request: EquipmentReturn) -> list[Equipment]:
         with Session(self.engine) as session, session.begin():
             for serial in request.serials:
-                device = session.get(RentedEquipment, serial)
+                device = session.get_one(RentedEquipment, serial)
                 if device.state == EquipmentState.held:
                     device.state, device.returned_at = EquipmentState.returned, request.at
             session.flush()
@@ -182,10 +182,10 @@ class DatabaseBilling:
         for serial, amount in request.charges_fen.items():
             try:
                 with Session(self.engine) as session, session.begin():
-                    device = session.get(RentedEquipment, serial)
+                    device = session.get_one(RentedEquipment, serial)
                     if device.state != EquipmentState.held:
                         continue  # charged by an earlier attempt (or returned meanwhile)
-                    _add_entry(session, session.get(BillingAccount, request.account_id), f"equipment:{serial}",
+                    _add_entry(session, session.get_one(BillingAccount, request.account_id), f"equipment:{serial}",
                                "equipment_charge", amount, request.at)
                     device.state, device.charge_fen = EquipmentState.charged, amount
             except IntegrityError:
@@ -195,7 +195,7 @@ class DatabaseBilling:
 
     def erase_holder(self, account_id: str) -> int:
         with Session(self.engine) as session, session.begin():
-            session.execute(sa.update(BillingAccount).where(BillingAccount.account_id == account_id).values(
+            session.execute(sa.update(BillingAccount).where(col(BillingAccount.account_id) == account_id).values(
                 holder_hash=ERASED))
             return 1 if session.get(BillingAccount, account_id) is not None else 0
 
@@ -208,13 +208,13 @@ class DatabaseBilling:
     def _book(self, account_id: str, key: str, kind: str, amount_fen: int, at: datetime) -> int:
         try:
             with Session(self.engine) as session, session.begin():
-                account = session.get(BillingAccount, account_id)
+                account = session.get_one(BillingAccount, account_id)
                 if not _booked(session, account_id, key):
                     _add_entry(session, account, key, kind, amount_fen, at)
                 return account.balance_fen
         except IntegrityError:  # a concurrent attempt booked it
             with Session(self.engine) as session:
-                return session.get(BillingAccount, account_id).balance_fen
+                return session.get_one(BillingAccount, account_id).balance_fen
 
 
 def _booked(session: Session, account_id: str, key: str) -> bool:

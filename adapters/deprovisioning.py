@@ -12,7 +12,7 @@ from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from edge.id_hash import hash_list
 from models.catalog import ServiceType
@@ -65,8 +65,8 @@ class DatabaseDeprovisioning:
                      line_ids: Sequence[str]) -> dict[str, ServiceType]:
         with Session(self.engine) as session:
             lines = session.exec(select(CustomerLine).where(
-                CustomerLine.customer_ref == customer_ref, CustomerLine.holder_hash.in_(hash_list(holder_hashes)),
-                CustomerLine.status == LineStatus.active, CustomerLine.line_id.in_(list(line_ids)))).all()
+                CustomerLine.customer_ref == customer_ref, col(CustomerLine.holder_hash).in_(hash_list(holder_hashes)),
+                CustomerLine.status == LineStatus.active, col(CustomerLine.line_id).in_(list(line_ids)))).all()
             return {line.line_id: ServiceType(line.service_type) for line in lines}
 
     def terminate(self, request: DeprovisionRequest) -> list[LineResult]:
@@ -116,16 +116,16 @@ class DatabaseDeprovisioning:
     def release(self, numbers: Sequence[str], at: datetime) -> None:
         with Session(self.engine) as session, session.begin():
             session.execute(sa.update(PoolNumber).where(
-                PoolNumber.number.in_(list(numbers)), PoolNumber.status == NumberStatus.quarantined).values(
+                col(PoolNumber.number).in_(list(numbers)), col(PoolNumber.status) == NumberStatus.quarantined).values(
                 status=NumberStatus.free, holder_hash=None, quarantine_until=None, order_id=None, updated_at=at))
 
     def erase_holder(self, customer_ref: str, line_ids: Sequence[str]) -> dict[str, int]:
         with Session(self.engine) as session, session.begin():
             lines = session.exec(select(CustomerLine).where(
-                CustomerLine.customer_ref == customer_ref, CustomerLine.line_id.in_(list(line_ids)),
+                CustomerLine.customer_ref == customer_ref, col(CustomerLine.line_id).in_(list(line_ids)),
                 CustomerLine.status == LineStatus.terminated)).all()
             orders = session.exec(select(ProvisioningOrder).where(
-                ProvisioningOrder.order_id.in_([line.order_id for line in lines]))).all()
+                col(ProvisioningOrder.order_id).in_([line.order_id for line in lines]))).all()
             for row in [*lines, *orders]:
                 row.holder_hash = ERASED
                 session.add(row)
@@ -142,7 +142,7 @@ def _terminated_or_active(session: Session, customer_ref: str, line_id: str) -> 
     """The line this termination ends: the active one, or the one a previous attempt ended."""
     lines = session.exec(select(CustomerLine).where(CustomerLine.customer_ref == customer_ref,
                                                     CustomerLine.line_id == line_id)
-                         .order_by(CustomerLine.id.desc())).all()
+                         .order_by(col(CustomerLine.id).desc())).all()
     return next((line for line in lines if line.status == LineStatus.active), lines[0])
 
 

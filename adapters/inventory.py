@@ -14,7 +14,7 @@ from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Field, Session, SQLModel, func, select
+from sqlmodel import Field, Session, SQLModel, col, func, select
 
 from edge.id_hash import hash_list
 from edge.sql import UTCDateTime
@@ -84,12 +84,13 @@ class IdentityFlag(SQLModel, table=True):
 NUMBERED_SERVICES = frozenset({ServiceType.mobile, ServiceType.fixed_line})
 """Services whose line is a number from the pool; the others get an account id."""
 
-DEFAULT_COVERAGE = {(service, region): not (service is ServiceType.fixed_line and region is Region.rural)
-                    for service in ServiceType for region in Region}
+DEFAULT_COVERAGE: dict[tuple[str, str], bool] = {
+    (service, region): not (service is ServiceType.fixed_line and region is Region.rural)
+    for service in ServiceType for region in Region}
 """Demo and test data: everything everywhere except new (copper) fixed lines in rural regions."""
 
-DEFAULT_NUMBERS = {ServiceType.mobile: [f"1390000{n:04d}" for n in range(1, 7)],
-                   ServiceType.fixed_line: [f"010-6000{n:04d}" for n in range(1, 4)]}
+DEFAULT_NUMBERS: dict[str, list[str]] = {ServiceType.mobile: [f"1390000{n:04d}" for n in range(1, 7)],
+                                          ServiceType.fixed_line: [f"010-6000{n:04d}" for n in range(1, 4)]}
 """Demo and test data: a few free numbers."""
 
 
@@ -124,13 +125,13 @@ class DatabaseInventory:
     def active_lines(self, holder_hashes: str | Sequence[str], service_types: Sequence[str]) -> int:
         with Session(self.engine) as session:
             return session.exec(select(func.count()).select_from(CustomerLine).where(
-                CustomerLine.holder_hash.in_(hash_list(holder_hashes)), CustomerLine.status == LineStatus.active,
-                CustomerLine.service_type.in_(list(service_types)))).one()
+                col(CustomerLine.holder_hash).in_(hash_list(holder_hashes)), CustomerLine.status == LineStatus.active,
+                col(CustomerLine.service_type).in_(list(service_types)))).one()
 
     def risk_flag(self, holder_hashes: str | Sequence[str]) -> str | None:
         with Session(self.engine) as session:
             return session.exec(select(IdentityFlag.reason).where(
-                IdentityFlag.holder_hash.in_(hash_list(holder_hashes))).limit(1)).first()
+                col(IdentityFlag.holder_hash).in_(hash_list(holder_hashes))).limit(1)).first()
 
     def reserve_number(self, service_type: str, order_id: str, at: datetime) -> str | None:
         try:
@@ -144,8 +145,8 @@ class DatabaseInventory:
                     if number is None:
                         return None
                     # Conditional on still being free: a concurrent order may have taken it.
-                    taken = session.execute(sa.update(PoolNumber).where(
-                        PoolNumber.number == number, PoolNumber.status == NumberStatus.free).values(
+                    taken = session.exec(sa.update(PoolNumber).where(
+                        col(PoolNumber.number) == number, col(PoolNumber.status) == NumberStatus.free).values(
                         status=NumberStatus.reserved, order_id=order_id, updated_at=at))
                     if taken.rowcount == 1:
                         return number
@@ -160,7 +161,7 @@ class DatabaseInventory:
                 if session.exec(select(CustomerLine.id).where(CustomerLine.order_id == line.order_id)).first():
                     return
                 session.add(CustomerLine.model_validate(line))
-                session.execute(sa.update(PoolNumber).where(PoolNumber.order_id == line.order_id).values(
+                session.execute(sa.update(PoolNumber).where(col(PoolNumber.order_id) == line.order_id).values(
                     status=NumberStatus.assigned, holder_hash=line.holder_hash, updated_at=line.activated_at))
         except IntegrityError:
             pass  # a concurrent attempt for the same order activated it (order_id is unique)

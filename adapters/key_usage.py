@@ -6,6 +6,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlmodel import Session, func, select
 
+from edge.sql import table_of
+
 from .billing import BillingAccount
 from .inventory import CustomerLine, IdentityFlag, PoolNumber
 from .provisioning import ProvisioningOrder
@@ -22,5 +24,5 @@ def hash_key_usage(engine: sa.Engine) -> dict[str, dict[str, int]]:
             kid = sa.func.substr(column, 1, sa.func.length(column) - 65)
             for key_id, rows in session.execute(select(kid, func.count()).where(
                     sa.func.length(column) > 65).group_by(kid)):
-                usage.setdefault(key_id, {})[table.__tablename__] = rows
+                usage.setdefault(key_id, {})[table_of(table).name] = rows
     return usage

@@ -77,7 +77,7 @@ class DatabaseOss:
         if self.complete_immediately:  # also finishes what an interrupted attempt left accepted
             return self.confirm(Activation(order_id=order.order_id, activated_at=order.submitted_at))
         with Session(self.engine) as session:
-            return _receipt(session.get(ProvisioningOrder, order.order_id))
+            return _receipt(session.get_one(ProvisioningOrder, order.order_id))
 
     def confirm(self, activation: Activation) -> OrderReceipt:
         with Session(self.engine) as session:

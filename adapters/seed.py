@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from edge.id_hash import HashKeyRing, id_hash
 from models.catalog import ServiceType
-from models.identity import IdentityDocument
+from models.identity import IdentityDocument, IdType, VerificationSource
 from models.termination import EquipmentKind
 
 from .billing import seed_account
@@ -19,8 +19,8 @@ from .deprovisioning import seed_line
 from .inventory import seed_inventory
 from .network import seed_services
 
-DEMO_ID = IdentityDocument(id_type="resident_id_card", id_number="11010519491231002X",
-                           verification_source="card_reader")
+DEMO_ID = IdentityDocument(id_type=IdType.resident_id_card, id_number="11010519491231002X",
+                           verification_source=VerificationSource.card_reader)
 
 
 def demo_account(run_id: str) -> tuple[str, str, str]:

@@ -1,5 +1,5 @@
 """How values meet the database: a column type shared by our records (activities.tables) and the
-default adapters' tables (adapters/)."""
+default adapters' tables (adapters/), and the table of a model class."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlmodel import SQLModel
 
 
 class UTCDateTime(sa.types.TypeDecorator):
@@ -26,3 +27,11 @@ class UTCDateTime(sa.types.TypeDecorator):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def table_of(model: type[SQLModel]) -> sa.Table:
+    """The table a `table=True` model maps to (typed, unlike `model.__table__`)."""
+    table = sa.inspect(model).local_table
+    if not isinstance(table, sa.Table):
+        raise TypeError(f"{model.__name__} maps to no table")
+    return table

@@ -144,8 +144,8 @@ class CodecServer:
         if origin is not None and origin != self.allowed_origin:
             log.warning("codec %s refused: origin %s is not allowed", action, origin)
             return _error(403, f"origin {origin} is not allowed")
-        cors = {hdrs.ACCESS_CONTROL_ALLOW_ORIGIN: origin, hdrs.ACCESS_CONTROL_ALLOW_CREDENTIALS: "true",
-                hdrs.VARY: "Origin"} if origin else {}
+        cors: dict[str, str] = {hdrs.ACCESS_CONTROL_ALLOW_ORIGIN: origin, hdrs.ACCESS_CONTROL_ALLOW_CREDENTIALS: "true",
+                                hdrs.VARY: "Origin"} if origin else {}
         if request.method == hdrs.METH_OPTIONS:
             return web.Response(status=204, headers={
                 **cors, hdrs.ACCESS_CONTROL_ALLOW_METHODS: "POST", hdrs.ACCESS_CONTROL_MAX_AGE: "600",

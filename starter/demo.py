@@ -31,7 +31,7 @@ from models.complaint import (
     SendReply,
     SubmitClosure,
 )
-from models.fault import AssignTechnician, ConfirmRepair, FaultInput, ResolveFault
+from models.fault import AssignTechnician, ConfirmRepair, FaultCause, FaultInput, ResolveFault
 from models.policy import Policy
 from models.termination import PaymentReceived, RecordEquipmentReturn, TerminationInput
 
@@ -142,7 +142,7 @@ async def fault(demo: Demo) -> None:
     await demo.started(handle)
     demo.step("diagnosed", await demo.until(lambda: faults.status(tid), "pending"))
     demo.step("dispatched", await faults.assign_technician(tid, AssignTechnician(technician="t.zhao", actor="noc.wu")))
-    demo.step("repaired", await faults.resolve(tid, ResolveFault(cause_code="line_damage", fix="更换入户光缆",
+    demo.step("repaired", await faults.resolve(tid, ResolveFault(cause_code=FaultCause.line_damage, fix="更换入户光缆",
                                                                  actor="t.zhao")))
     demo.step("confirmed", await faults.confirm(tid, ConfirmRepair(comment="好了")))
     print("  (stays open for the reopen window, then completes)\n", flush=True)

@@ -6,7 +6,7 @@ Revises: 0002, 0004
 Create Date: 2026-12-15
 """
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 revision = '0005'
@@ -22,23 +22,25 @@ REFERRING = {'billingaccount': ('billingentry', 'finalbill', 'rentedequipment')}
 HEX = 64
 
 
-def _holder_hash(table: str) -> sa.ColumnClause:
-    return sa.table(table, sa.column('holder_hash', sa.String())).c.holder_hash
+def _holder_hash(table: str) -> sa.TableClause:
+    return sa.table(table, sa.column('holder_hash', sa.String()))
 
 
 def upgrade() -> None:
     for table, nullable in TABLES.items():
         _alter(table, sa.VARCHAR(length=64), sqlmodel.sql.sqltypes.AutoString(length=129), nullable)
-        column = _holder_hash(table)
+        rows = _holder_hash(table)
+        column = rows.c.holder_hash
         # Only bare hex: 'erased' and NULL hold no hash.
-        op.execute(sa.update(column.table).where(sa.func.length(column) == HEX)
+        op.execute(sa.update(rows).where(sa.func.length(column) == HEX)
                    .values(holder_hash=sa.literal('legacy$') + column))
 
 
 def downgrade() -> None:
     for table, nullable in TABLES.items():
-        column = _holder_hash(table)
-        op.execute(sa.update(column.table).where(sa.func.length(column) > HEX)
+        rows = _holder_hash(table)
+        column = rows.c.holder_hash
+        op.execute(sa.update(rows).where(sa.func.length(column) > HEX)
                    .values(holder_hash=sa.func.substr(column, sa.func.length(column) - HEX + 1)))
         _alter(table, sqlmodel.sql.sqltypes.AutoString(length=129), sa.VARCHAR(length=64), nullable)
 
