@@ -1,9 +1,32 @@
-"""Real engines only: the time-skipping test server (one per test, its clock is the test's) and a
-real database migrated by Alembic."""
+"""Fixtures of the integration tests: real engines. (The fast workflow tests replace the
+activities with fakes instead: tests/fakes.py.)
+
+Temporal: `env` is a time-skipping test server of the test's own (its clock is the test's: the
+tests sleep and assert absolute times on it).
+
+Databases: `engine` is a fresh database migrated by Alembic and seeded with the default adapters'
+outside world, copied from a template built once per session (and per xdist worker): a SQLite file
+copied, a PostgreSQL `CREATE DATABASE … TEMPLATE`. Every test that takes it runs on SQLite.
+
+Which tests also run on PostgreSQL: those marked `postgres` (a test, or a whole module with
+`pytestmark = pytest.mark.postgres`), when TELECOM_TEST_POSTGRES_URL is set (.ci/run sets it; CI
+refuses to run without it, so no PostgreSQL test is skipped there). Mark a test `postgres` where the
+database is the point: the record layer and its idempotency, migrations, concurrency, erasure,
+database errors, one end-to-end case per process. Workflow logic (states, clocks, refusals) does not
+depend on the engine: it runs on SQLite only, and its branches are covered fast with fakes.
+
+Parallel runs: `scripts/test` runs pytest-xdist, a worker per core (`-n auto --dist loadgroup`; add
+`-n 0` for one process, e.g. with -s or --pdb). A module whose tests share a module-scoped fixture
+(the deployed stack of tests/cli_harness.py) runs on one worker (`xdist_group`, set below); the slow
+tests start first; everything else takes its own ports, files and databases.
+
+Slow (`-m "not slow"` leaves them out; CI runs them): crash and outage tests, the whole system as
+processes, and every test that drives Chromium (fixture `browser`, marked here)."""
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 import uuid
@@ -20,8 +43,8 @@ from temporalio.testing import WorkflowEnvironment
 from activities.database import make_engine, upgrade
 from adapters.inventory import seed_inventory
 from adapters.network import seed_services
-from models import search
 from edge.codec import data_converter
+from models import search
 from models.policy import Policy
 from worker import build_worker
 
@@ -44,26 +67,100 @@ def binary(name: str) -> str:
 
 
 POSTGRES_URL = os.environ.get("TELECOM_TEST_POSTGRES_URL")
-"""Set (by .ci/run, from scripts/postgres) to run every database test on PostgreSQL as well."""
+"""Set (by .ci/run, from scripts/postgres) to run the tests marked `postgres` on PostgreSQL as well."""
+ENGINES = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
 
 
-@pytest.fixture(params=["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"])
+def pytest_configure(config: pytest.Config) -> None:
+    if os.environ.get("CI") and not POSTGRES_URL and not config.option.collectonly:
+        raise pytest.UsageError("CI is set but TELECOM_TEST_POSTGRES_URL is not: the tests marked `postgres` "
+                                "would run on SQLite only (.ci/run starts scripts/postgres)")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """`engine` is SQLite for every test, and PostgreSQL too for the tests marked `postgres`."""
+    if "engine" in metafunc.fixturenames:
+        both = metafunc.definition.get_closest_marker("postgres") is not None
+        metafunc.parametrize("engine", ENGINES if both else ["sqlite"], indirect=True)
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if any(mark.name == "postgres" for mark in item.own_markers) and "engine" not in item.fixturenames:
+            raise pytest.UsageError(f"{item.nodeid} is marked postgres but takes no `engine`")
+        if "browser" in item.fixturenames:  # Chromium, a dev server with its Web UI: the whole system
+            item.add_marker(pytest.mark.slow)
+        if "stack" in item.fixturenames:  # one deployed stack per module: its tests on one xdist worker
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+    if getattr(config.option, "numprocesses", None):  # in parallel, the long tests start first
+        items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+SECRET = re.compile(r"[A-Za-z0-9+/]{43}=")
+"""A 32-byte key in base64 (the tests make random ones)."""
+
+
+def pytest_make_parametrize_id(config: pytest.Config, val: object, argname: str) -> str | None:
+    """Test ids never show a key: they stay the same from run to run, as xdist needs (its workers
+    must collect the same tests)."""
+    if isinstance(val, str) and SECRET.search(val):
+        return SECRET.sub("<key>", val)
+    return None
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    """A SQLite file migrated and seeded once; each test's database is a copy of it."""
+    path = tmp_path_factory.mktemp("template") / "records.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    seed(engine)
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[str]:
+    """A PostgreSQL database migrated and seeded once, the template of each test's database."""
+    assert POSTGRES_URL is not None
+    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    name = f"template_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    engine = make_engine(_database_url(name))
+    upgrade(engine)
+    seed(engine)
+    engine.dispose()  # a template takes no connections while it is copied
+    yield name
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _database_url(name: str) -> str:
+    assert POSTGRES_URL is not None
+    return sa.make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture
 def engine(request, tmp_path) -> Iterator[sa.Engine]:
-    """A fresh database migrated by Alembic: a SQLite file, or a new PostgreSQL database."""
+    """A fresh database migrated by Alembic and seeded: a SQLite file, or a new PostgreSQL database."""
     if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'records.db'}")
-        upgrade(engine)
-        seed(engine)
+        path = tmp_path / "records.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        engine = make_engine(f"sqlite:///{path}")
         yield engine
         engine.dispose()
         return
+    template = request.getfixturevalue("postgres_template")
     admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
     name = f"test_{uuid.uuid4().hex[:12]}"
     with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    engine = make_engine(sa.make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False))
-    upgrade(engine)
-    seed(engine)
+        connection.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    engine = make_engine(_database_url(name))
     yield engine
     engine.dispose()
     with admin.connect() as connection:

@@ -123,6 +123,7 @@ def free_numbers(engine, service_type: str = "mobile") -> list[str]:
     return [n.number for n in rows(engine, PoolNumber) if n.service_type == service_type and n.status == "free"]
 
 
+@pytest.mark.postgres
 async def test_happy_path_activates_a_free_number_for_the_customer(env, app_worker, engine):
     free_before = free_numbers(engine)
     handle = await start(env)
@@ -361,6 +362,7 @@ async def test_a_service_the_region_lacks_is_rejected_at_pre_review(env, app_wor
     assert templates(engine) == ["application.received", "application.rejected"]
 
 
+@pytest.mark.postgres
 async def test_no_free_number_fails_the_application(env, app_worker, engine):
     with Session(engine) as session:
         session.exec(delete(PoolNumber).where(PoolNumber.service_type == "mobile"))

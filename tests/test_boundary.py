@@ -259,6 +259,7 @@ async def test_a_malformed_signal_is_written_to_the_case_event_log_and_the_case_
     await assert_no_task_failures(handle)
 
 
+@pytest.mark.postgres
 def test_a_value_the_database_cannot_store_fails_the_step_for_good_naming_it(engine):
     """Defence in depth behind the contract's bounds: a retry could never succeed."""
     transition = Transition(

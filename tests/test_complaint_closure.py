@@ -40,6 +40,7 @@ async def investigate_and_reply(complaints: Complaints, cid: str = "C1") -> None
 CLOSURE = SubmitClosure(cause_analysis="分光器老化", improvement_measures="片区分光器巡检", actor="h.li")
 
 
+@pytest.mark.postgres
 async def test_happy_path_closes_with_every_record_once(env, worker, engine, complaints):
     handle = await complaints.start(complaint())
     started = await env.get_current_time()
@@ -263,6 +264,7 @@ class FlakyNotifier:
         self.sent.append(message.key)
 
 
+@pytest.mark.postgres
 async def test_a_retried_activity_writes_its_rows_once(env, engine, policy, complaints):
     from worker import build_worker
     notifier = FlakyNotifier()

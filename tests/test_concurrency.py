@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from temporalio.client import WorkflowUpdateFailedError
 
 from activities.tables import CaseEvent
@@ -12,6 +13,8 @@ from models.complaint import AssignHandler, ComplaintState, ConfirmReply
 
 from .conftest import rows
 from .test_complaint_closure import CLOSURE, complaint, investigate_and_reply
+
+pytestmark = pytest.mark.postgres  # the database is the point: SQLite and PostgreSQL
 
 
 async def race(*actions):

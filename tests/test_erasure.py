@@ -32,6 +32,8 @@ from models.termination import ErasureRequest
 from .conftest import rows
 from .test_termination_cleanup import clear_text_hits, request, seed, start
 
+pytestmark = pytest.mark.postgres  # the database is the point: SQLite and PostgreSQL
+
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 REF, OTHER_REF = "CUST-9001", "CUST-9002"
 NAME, PHONE = "ERASEME张三", "13912345678"

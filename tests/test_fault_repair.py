@@ -163,6 +163,7 @@ async def repair(env, tickets, after: timedelta, cause: str = "line_damage") -> 
     return await tickets.act(FaultRepair.resolve, REPAIR.model_copy(update={"cause_code": cause}))
 
 
+@pytest.mark.postgres
 async def test_silent_technician_warns_breaches_and_escalates_once_then_rental_is_waived(
         env, fault_worker, engine, tickets):
     await tickets.start(ticket(**RURAL_MINOR))

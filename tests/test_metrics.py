@@ -104,6 +104,7 @@ async def test_a_breach_counts_its_warnings_the_breach_and_each_escalation(meter
     assert scrape.value(metrics.CASES_STARTED) == 1 and scrape.value(metrics.CASES_CLOSED) == 0
 
 
+@pytest.mark.postgres
 def test_a_transition_recorded_again_is_not_counted_again(engine, address):
     """An activity retry after its commit (e.g. the worker died before reporting) finds the step
     applied: its rows are not written twice, and neither are its counts."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -20,6 +21,8 @@ import adapters.network
 import adapters.provisioning  # noqa: F401
 from activities.database import MIGRATIONS, upgrade
 from activities.tables import Case
+
+pytestmark = pytest.mark.postgres  # the database is the point: SQLite and PostgreSQL
 
 
 def _alembic(engine: sa.Engine, action, revision: str) -> None:

@@ -119,6 +119,7 @@ def six_months_after(moment: datetime) -> datetime:
     return datetime.combine(add_months(local.date(), 6), local.timetz()).astimezone(UTC)
 
 
+@pytest.mark.postgres
 async def test_clean_termination_runs_180_days_and_writes_every_record_once(env, term_worker, engine):
     seed(engine, balance_fen=-5000, equipment=[MODEM, SET_TOP])
     started = await env.get_current_time()
@@ -377,6 +378,7 @@ def clear_text_hits(engine, *needles: str) -> dict[str, list[str]]:
     return {table: found for table, found in hits.items() if found}
 
 
+@pytest.mark.postgres
 async def test_after_erasure_no_table_holds_the_name_phone_or_id_while_records_remain(env, term_worker, engine):
     today = (await env.get_current_time()).astimezone(ZoneInfo(TZ)).date()
     seed(engine, balance_fen=2000, contract_end=add_months(today, 2) + timedelta(days=3), equipment=[MODEM])
@@ -423,6 +425,7 @@ async def test_an_invalid_request_fails_clearly_with_nothing_written(env, term_w
     assert one(engine, BillingAccount, account_id=ACCOUNT).status == "active"
 
 
+@pytest.mark.postgres
 async def test_a_second_termination_of_a_running_account_is_refused_whatever_its_id(env, term_worker, engine):
     seed(engine, balance_fen=1000)
     first = await start(env)
@@ -455,6 +458,7 @@ async def test_malformed_input_fails_naming_the_field(env, term_worker, engine, 
     assert rows(engine, Case) == [] and rows(engine, TerminationClaim) == []
 
 
+@pytest.mark.postgres
 async def test_a_reused_request_id_fails_and_leaves_the_account_free(env, term_worker, engine):
     seed(engine, balance_fen=1000)
     first = await start(env)
