@@ -12,7 +12,7 @@ with workflow.unsafe.imports_passed_through():
     from models.case import CaseStatus
     from models.common import CaseType, Contract, Customer
     from models.policy import ClockPolicy, Escalation, EscalationLevel, WarningMark
-    from workflows.case import Case, actions, refuse
+    from workflows.case import Actions, Case, refuse
     from workflows.clocks import Firing
     from workflows.inbound import case_input
 
@@ -47,7 +47,7 @@ class ProbeStatus(CaseStatus):
     escalated_to: str | None
 
 
-action = actions(ProbeStatus)
+action = Actions(ProbeStatus)
 
 
 @workflow.defn(name="CaseProbe")

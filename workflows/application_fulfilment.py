@@ -5,15 +5,17 @@ penalty; and how an application ends: the customer told, the case archived (guid
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.provisioning import Provisioning
-    from models.application import (Activation, ApplicationInput, ApplicationState, Decision, MaterialKind,
+    from models.application import (Activation, ApplicationInput, ApplicationState, Decision,
                                     OrderReceipt, OrderRequest, OrderState, OrderStatus, PreReviewResult,
                                     ProvisioningCompleted, ReviewFlag, order_id)
+    from models.catalog import MaterialKind
     from models.identity import mask
     from models.records import CaseFacts, CompensationKind, CompensationRecord
 
@@ -92,7 +94,7 @@ class Fulfilment(Case):
 
     async def _end(self, state: ApplicationState, actor: str, why: str, template: str, *,
                    facts: CaseFacts | None = None, compensations: list[CompensationRecord] | None = None,
-                   **params: object) -> None:
+                   **params: Any) -> None:
         """Tell the customer the outcome and archive the case (guide 2.5, ch. 7)."""
         app = self.application
         summary = {"outcome": state, "service_type": app.service_type, "region": app.region,

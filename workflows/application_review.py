@@ -10,21 +10,22 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from activities.inventory import InventoryChecks
     from models.application import (COMPLETED_SIGNAL, FINAL_STATES, WORKFLOW_TYPE, ApplicationInput,
-                                    ApplicationState, ApplicationStatus, Approve, Cancel, Decision, MaterialKind,
+                                    ApplicationState, ApplicationStatus, Approve, Cancel, Decision,
                                     OrderStatus, Outcome, PreReview,
                                     PreReviewRequest, PreReviewResult, ProvisioningCompleted, Reject,
-                                    RequestSupplement, ReviewFlag, ReviewFlagCode, ServiceType, SupplyMaterials,
+                                    RequestSupplement, ReviewFlag, ReviewFlagCode, SupplyMaterials,
                                     order_id)
+    from models.catalog import MaterialKind, ServiceType
     from models.common import CaseType, Customer
     from models.identity import mask
     from models.records import CaseFacts
 
     from .application_fulfilment import Fulfilment
-    from .case import actions, call, invalid_input, local_date, refuse
+    from .case import Actions, call, invalid_input, local_date, refuse
     from .clocks import Firing
     from .inbound import case_input, case_signal
 
-action = actions(ApplicationStatus)
+action = Actions(ApplicationStatus)
 REVIEW, SUPPLEMENT = "review", "supplement"
 OPEN = (ApplicationState.acknowledged, ApplicationState.pending, ApplicationState.inProgress)
 

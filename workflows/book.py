@@ -18,7 +18,7 @@ with workflow.unsafe.imports_passed_through():
     from models import search
     from models.common import CaseType, Customer, StateChange
     from models.policy import Policy
-    from models.records import (ArchiveRecord, CaseFacts, CompensationRecord, NotificationRecord,
+    from models.records import (ArchiveRecord, CaseFacts, Channel, CompensationRecord, NotificationRecord,
                                 PolicyRequest, SlaEventRecord, Transition)
 
     from .clocks import Firing
@@ -95,13 +95,13 @@ class CaseBook:
             await self.record("signal-refused", actor=f"signal:{name}"[:64],
                               reason=f"signal {name[:64]} refused ({error.type}): {error.message}"[:2000])
 
-    def notification(self, step: str, template: str, recipient: str, channel: str = "sms",
-                     **params: object) -> NotificationRecord:
+    def notification(self, step: str, template: str, recipient: str, channel: Channel = Channel.sms,
+                     **params: Any) -> NotificationRecord:
         return NotificationRecord(key=f"{self._seq + 1:03d}-{step}:{template}", channel=channel,
                                   template=template, recipient=recipient, params=params)
 
     def _upsert_search(self, facts: CaseFacts) -> None:
-        wanted: dict[str, object] = {search.CASE_TYPE.name: str(self.case_type), search.STATE.name: str(self.state),
+        wanted: dict[str, Any] = {search.CASE_TYPE.name: str(self.case_type), search.STATE.name: str(self.state),
                                      search.SLA_BREACHED.name: self.clocks.breached}
         for key, value in ((search.CUSTOMER_REF, facts.customer_ref), (search.REGION, facts.region),
                            (search.SEVERITY, facts.severity), (search.ASSIGNEE, facts.assignee)):

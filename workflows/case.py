@@ -15,10 +15,11 @@ import functools
 import inspect
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from datetime import date, datetime, timedelta
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 from temporalio import workflow
+from temporalio.workflow import UpdateMethodMultiParam
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
@@ -39,6 +40,8 @@ ADAPTER_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coeff
                             maximum_interval=timedelta(minutes=1))
 """Outside systems being down is retried without limit (the case waits); their refusals are final."""
 
+A = TypeVar("A")
+C = TypeVar("C", bound="Case")
 R = TypeVar("R")
 S = TypeVar("S")
 Handler = Callable[[Firing], Awaitable[None]]
@@ -75,20 +78,23 @@ def check_event_time(field: str, moment: datetime, policy: Policy) -> None:
                             "(policy backdating_limit)")
 
 
-async def call(activity: Callable[..., Awaitable[R]], arg: Any, summary: str, *,
+async def call(activity: Callable[[Any, A], R], arg: A, summary: str, *,
                retry: RetryPolicy = ADAPTER_RETRY) -> R:
     """An outside system's activity, with the options every case uses for them."""
     return await workflow.execute_activity_method(activity, arg, start_to_close_timeout=TIMEOUT, retry_policy=retry,
                                                   summary=summary)
 
 
-def actions(status: type[S]) -> Callable[..., Callable[[Callable[[Any, Any], Awaitable[None]]],
-                                                       Callable[[Any, Any], Awaitable[S]]]]:
-    """The `action` decorator of a process whose human actions answer with its `status` model."""
+class Actions(Generic[S]):
+    """`Actions(Status)`: the `action` decorator of a process whose human actions answer with its
+    `status` model."""
 
-    def action(description: str, *, allowed: Collection[Any] = (), refusal: str = "",
-               check: Callable[[Any, Any], None] | None = None
-               ) -> Callable[[Callable[[Any, Any], Awaitable[None]]], Callable[[Any, Any], Awaitable[S]]]:
+    def __init__(self, status: type[S]) -> None:
+        self.answer = status
+
+    def __call__(self, description: str, *, allowed: Collection[Any] = (), refusal: str = "",
+                 check: Callable[[Any, Any], None] | None = None
+                 ) -> Callable[[Callable[[C, A], Awaitable[None]]], UpdateMethodMultiParam[[C, A], S]]:
         """A human action as an update, taken only in the `allowed` states (else refused with
         `refusal`) and where `check` passes. Both are the update's validator (a refusal never reaches
         history) and run again under the case's lock: another action may have moved the case meanwhile.
@@ -100,24 +106,23 @@ def actions(status: type[S]) -> Callable[..., Callable[[Callable[[Any, Any], Awa
             if check is not None:
                 check(self, request)
 
-        def decorate(apply: Callable[[Any, Any], Awaitable[None]]) -> Callable[[Any, Any], Awaitable[S]]:
+        def decorate(apply: Callable[[C, A], Awaitable[None]]) -> UpdateMethodMultiParam[[C, A], S]:
             validate.__signature__ = inspect.signature(apply)  # type: ignore[attr-defined]  # the SDK compares them
 
             @functools.wraps(apply)  # the update's name and argument type are the action's
-            async def handler(self: Case, request: Any) -> S:
+            async def handler(self: C, request: A) -> S:
                 async with self.book.acting():
                     validate(self, request)
                     await apply(self, request)
-                    return self.status()
+                    answer: S = self.status()
+                    return answer
 
-            handler.__annotations__ = {**apply.__annotations__, "return": status}  # what typed clients read
+            handler.__annotations__ = {**apply.__annotations__, "return": self.answer}  # what typed clients read
             update = workflow.update(description=description)(handler)
             update.validator(validate)
-            return update
+            return cast(UpdateMethodMultiParam[[C, A], S], update)  # what `workflow.update(handler)` is typed
 
         return decorate
-
-    return action
 
 
 class Case(UnknownNames):
@@ -191,10 +196,11 @@ class Case(UnknownNames):
 
     # --- notifications ---------------------------------------------------------------------
 
-    def to_customer(self, step: str, template: str, channel: str = Channel.sms, **params: object) -> NotificationRecord:
+    def to_customer(self, step: str, template: str, channel: Channel = Channel.sms,
+                    **params: Any) -> NotificationRecord:
         return self.book.notification(step, template, self.customer_ref, channel, **self.ref, **params)
 
-    def to_staff(self, step: str, role: str, template: str, **params: object) -> NotificationRecord:
+    def to_staff(self, step: str, role: str, template: str, **params: Any) -> NotificationRecord:
         return self.book.notification(step, template, role, Channel.staff, **self.ref, **params)
 
     # --- clocks, windows and marks ---------------------------------------------------------

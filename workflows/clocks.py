@@ -116,6 +116,7 @@ class SlaClock:
 
     def resumed(self) -> SlaEventRecord:
         """The resume event, once the marks are scheduled again."""
+        assert self.consumed_as_of is not None
         return SlaEventRecord(key=f"{self.name}:resume-{len(self.pauses)}", clock=self.name,
                               kind=SlaEventKind.resume, at=self.consumed_as_of, due_at=self.scheduled.get(BREACH),
                               detail=self.pauses[-1].reason)

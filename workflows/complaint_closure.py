@@ -13,14 +13,14 @@ with workflow.unsafe.imports_passed_through():
                                   ComplaintState, ComplaintStatus, Confirmation, ConfirmReply,
                                   RecordFindings, SendReply, SubmitClosure)
     from models.policy import EscalationLevel
-    from models.records import CaseFacts, SlaEventRecord
+    from models.records import CaseFacts, Channel, SlaEventRecord
     from models.sla import SlaEventKind
 
-    from .case import Case, actions, check_event_time, invalid_input, local_date, refuse
+    from .case import Actions, Case, check_event_time, invalid_input, local_date, refuse
     from .clocks import Firing
     from .inbound import case_input
 
-action = actions(ComplaintStatus)
+action = Actions(ComplaintStatus)
 REPLY, CONFIRMATION = "reply", "confirmation"
 DESK = "complaint-desk"
 """Staff queue that gets warnings while no handler is assigned."""
@@ -107,7 +107,7 @@ class ComplaintClosure(Case):
         await self.book.record(
             "reply", to_state=ComplaintState.resolved, actor=request.actor, reason="written reply sent",
             details={"reply": request.reply, "replied_at": now.isoformat()},
-            notifications=[self.to_customer("reply", "complaint.reply", channel=request.channel,
+            notifications=[self.to_customer("reply", "complaint.reply", channel=Channel(request.channel),
                                             confirm_by=self.book.clocks.deadlines()[CONFIRMATION].isoformat())])
 
     def _unanswered(self, request: ConfirmReply) -> None:

@@ -21,11 +21,11 @@ with workflow.unsafe.imports_passed_through():
     from models.records import CaseFacts, CompensationKind, CompensationRecord
     from models.sla import SlaEventKind
 
-    from .case import Case, actions, call, check_event_time, iso, refuse
+    from .case import Actions, Case, call, check_event_time, iso, refuse
     from .clocks import Firing
     from .inbound import case_input
 
-action = actions(FaultStatus)
+action = Actions(FaultStatus)
 RESPONSE, RESOLUTION, STATUTORY = "response", "resolution", "statutory"
 CONFIRMATION, REOPEN_WINDOW = "confirmation", "reopen_window"
 OPERATOR_CLOCKS = (RESPONSE, RESOLUTION)
@@ -190,8 +190,7 @@ class FaultRepair(Case):
         await self._close(Confirmation.confirmed, request.actor, "customer confirmed the repair")
 
     def _window_open(self, request: ReopenTicket) -> None:
-        assert self.reopen_window_end is not None
-        if workflow.now() >= self.reopen_window_end:
+        if self.reopen_window_end is not None and workflow.now() >= self.reopen_window_end:
             raise refuse(f"the reopen window ended at {self.reopen_window_end:%Y-%m-%d %H:%M} UTC: "
                          "report the fault again as a new ticket")
 
@@ -266,10 +265,11 @@ class FaultRepair(Case):
         self.final = True
         resolution = self.resolution
         summary = {"severity": self.ticket.severity, "region": self.ticket.region, "outcome": to_state or self.state,
-                   "reopenings": self.reopenings, "cause_code": resolution.cause_code if resolution else None,
-                   "first_response_at": iso(self.first_response_at), "resolved_at": iso(resolution and resolution.at),
-                   "statutory_breached": self.book.clocks.has_breached(STATUTORY),
-                   "rental_waived_fen": self.rental_waived_fen}
+                   "reopenings": self.reopenings, "rental_waived_fen": self.rental_waived_fen,
+                   "cause_code": resolution.cause_code if resolution else None,
+                   "first_response_at": iso(self.first_response_at),
+                   "resolved_at": iso(resolution.at if resolution else None),
+                   "statutory_breached": self.book.clocks.has_breached(STATUTORY)}
         await self.finish(step, to_state=to_state, actor=actor, reason=reason, summary=summary,
                           notifications=[self.to_customer(step, notify)] if notify else [])
 

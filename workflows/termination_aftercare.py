@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date
+from typing import Any
 
 from temporalio import workflow
 
@@ -19,7 +20,7 @@ with workflow.unsafe.imports_passed_through():
                                     PersonalData, Refund, RefundRequest, Settlement, TerminationInput,
                                     TerminationStage, TerminationState, erasure_time)
 
-    from .case import Case, call
+    from .case import Case, call, iso
     from .clocks import Firing
 
 PAYMENT, REFUND, EQUIPMENT, QUARANTINE, RETENTION = "payment", "refund", "equipment", "quarantine", "retention"
@@ -57,11 +58,11 @@ class Aftercare(Case):
                 reason=f"{months} whole month(s) left of the contract period ending {self.contract_end}: "
                        f"{policy.early_termination_fee_per_month_fen} fen a month, capped at "
                        f"{policy.early_termination_fee_cap_fen} fen"))
-        refund_params = {}
+        refund_params: dict[str, Any] = {}
         if bill.refund_due_fen:
             await self.book.clocks.start(REFUND, policy.refund, now)
             self.refund = Refund(amount_fen=bill.refund_due_fen, due_at=self.book.clocks.deadlines()[REFUND])
-            refund_params = {"refund_fen": bill.refund_due_fen, "refund_due_at": self.refund.due_at.isoformat()}
+            refund_params = {"refund_fen": bill.refund_due_fen, "refund_due_at": iso(self.refund.due_at)}
         await self.book.record(
             "settled", to_state=TerminationState.pendingTerminate, compensations=compensations,
             reason="obligations met: billing stopped, final bill issued"
@@ -109,7 +110,7 @@ class Aftercare(Case):
         self.personal = PersonalData(restricted_at=now, erase_at=erase_at)
         self._update_stage()
         deadlines = clocks.deadlines()
-        params = {"erase_at": erase_at.isoformat()}
+        params: dict[str, Any] = {"erase_at": erase_at.isoformat()}
         if EQUIPMENT in deadlines:
             params |= {"equipment": [e.kind for e in self.equipment], "equipment_due": deadlines[EQUIPMENT].isoformat()}
         if QUARANTINE in deadlines:

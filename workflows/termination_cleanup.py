@@ -22,12 +22,12 @@ with workflow.unsafe.imports_passed_through():
                                     PersonalData, ReclaimNumber, RecordEquipmentReturn, RequestFacts,
                                     TerminationInput, TerminationStage, TerminationState, TerminationStatus)
 
-    from .case import actions, call, invalid_input, local_date, refuse
+    from .case import Actions, call, invalid_input, local_date, refuse
     from .clocks import Firing
     from .inbound import case_input, case_signal
     from .termination_aftercare import EQUIPMENT, PAYMENT, QUARANTINE, Aftercare
 
-action = actions(TerminationStatus)
+action = Actions(TerminationStatus)
 AWAITING_PAYMENT = (TerminationStage.received, TerminationStage.awaiting_payment)
 
 
@@ -66,7 +66,7 @@ class TerminationCleanup(Aftercare):
         assert account is not None
         self.id_masked, self.contract_end = facts.id_masked, account.contract_end
         self.lines = [LineResult(line_id=f.line_id, service_type=f.service_type, outcome=LineOutcome.active)
-                      for f in facts.lines]
+                      for f in facts.lines if f.service_type is not None]  # all are: unknown lines were refused
         self.equipment = [e for e in account.equipment if e.state is EquipmentState.held]
         months = _whole_months(local_date(workflow.now(), self.book.policy.timezone), account.contract_end)
         self.fee_fen = min(policy.early_termination_fee_cap_fen, months * policy.early_termination_fee_per_month_fen)
