@@ -4,7 +4,6 @@ end of the case in `workflows.application_fulfilment`."""
 
 from __future__ import annotations
 
-from pydantic import ValidationError
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
@@ -21,7 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from models.records import CaseFacts
 
     from .application_fulfilment import Fulfilment
-    from .case import Actions, call, invalid_input, local_date, refuse
+    from .case import Actions, call, invalid_input, local_date, process, refuse
     from .clocks import Firing
     from .inbound import case_input, case_signal
 
@@ -30,7 +29,7 @@ REVIEW, SUPPLEMENT = "review", "supplement"
 OPEN = (ApplicationState.acknowledged, ApplicationState.pending, ApplicationState.inProgress)
 
 
-@workflow.defn(name=WORKFLOW_TYPE, failure_exception_types=[ValidationError])
+@process(WORKFLOW_TYPE)
 class ApplicationReview(Fulfilment):
     State, FINAL, NOUN = ApplicationState, FINAL_STATES, "application"
 

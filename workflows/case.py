@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, ClassVar, Generic, TypeVar, cast
 from zoneinfo import ZoneInfo
 
+from pydantic import ValidationError
 from temporalio import workflow
 from temporalio.workflow import UpdateMethodMultiParam
 from temporalio.common import RetryPolicy
@@ -41,6 +42,7 @@ ADAPTER_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coeff
 """Outside systems being down is retried without limit (the case waits); their refusals are final."""
 
 A = TypeVar("A")
+P = TypeVar("P", bound="Case")
 C = TypeVar("C", bound="Case")
 R = TypeVar("R")
 S = TypeVar("S")
@@ -76,6 +78,12 @@ def check_event_time(field: str, moment: datetime, policy: Policy) -> None:
     if moment < now - policy.backdating_limit:
         raise invalid_input(f"{field}: lies more than {policy.backdating_limit.days} days before the case starts "
                             "(policy backdating_limit)")
+
+
+def process(workflow_type: str) -> Callable[[type[P]], type[P]]:
+    """`@workflow.defn` of a process: a malformed input or update argument fails that case or update
+    (a `ValidationError`), never the workflow task again and again."""
+    return workflow.defn(name=workflow_type, failure_exception_types=[ValidationError])
 
 
 async def call(activity: Callable[[Any, A], R], arg: A, summary: str, *,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import ValidationError
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
@@ -16,7 +15,7 @@ with workflow.unsafe.imports_passed_through():
     from models.records import CaseFacts, Channel, SlaEventRecord
     from models.sla import SlaEventKind
 
-    from .case import Actions, Case, check_event_time, invalid_input, local_date, refuse
+    from .case import Actions, Case, check_event_time, invalid_input, local_date, process, refuse
     from .clocks import Firing
     from .inbound import case_input
 
@@ -26,7 +25,7 @@ DESK = "complaint-desk"
 """Staff queue that gets warnings while no handler is assigned."""
 
 
-@workflow.defn(name=WORKFLOW_TYPE, failure_exception_types=[ValidationError])
+@process(WORKFLOW_TYPE)
 class ComplaintClosure(Case):
     State, FINAL, NOUN = ComplaintState, (ComplaintState.closed,), "complaint"
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from pydantic import ValidationError
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
@@ -21,7 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from models.records import CaseFacts, CompensationKind, CompensationRecord
     from models.sla import SlaEventKind
 
-    from .case import Actions, Case, call, check_event_time, iso, refuse
+    from .case import Actions, Case, call, check_event_time, iso, process, refuse
     from .clocks import Firing
     from .inbound import case_input
 
@@ -39,7 +38,7 @@ LOOKUP_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interv
                            non_retryable_error_types=[UNKNOWN_SERVICE])
 
 
-@workflow.defn(name=WORKFLOW_TYPE, failure_exception_types=[ValidationError])
+@process(WORKFLOW_TYPE)
 class FaultRepair(Case):
     State, NOUN = FaultState, "ticket"
 

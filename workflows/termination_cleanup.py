@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from datetime import date
 
-from pydantic import ValidationError
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
@@ -22,7 +21,7 @@ with workflow.unsafe.imports_passed_through():
                                     PersonalData, ReclaimNumber, RecordEquipmentReturn, RequestFacts,
                                     TerminationInput, TerminationStage, TerminationState, TerminationStatus)
 
-    from .case import Actions, call, invalid_input, local_date, refuse
+    from .case import Actions, call, invalid_input, local_date, process, refuse
     from .clocks import Firing
     from .inbound import case_input, case_signal
     from .termination_aftercare import EQUIPMENT, PAYMENT, QUARANTINE, Aftercare
@@ -31,7 +30,7 @@ action = Actions(TerminationStatus)
 AWAITING_PAYMENT = (TerminationStage.received, TerminationStage.awaiting_payment)
 
 
-@workflow.defn(name=WORKFLOW_TYPE, failure_exception_types=[ValidationError])
+@process(WORKFLOW_TYPE)
 class TerminationCleanup(Aftercare):
     State, NOUN = TerminationState, "the request"
 
