@@ -73,8 +73,11 @@ class SlaClock:
 
     @property
     def escalation_marks(self) -> list[Mark]:
-        return [Mark(f"escalation-{e.level}", SlaEventKind.escalation, e.after_breach, e)
-                for e in self.policy.escalations]
+        """`escalation-<level>`; a level the ladder repeats gets its rung number from the second time on."""
+        levels = [e.level for e in self.policy.escalations]
+        return [Mark(f"escalation-{e.level}" + (f"-{rung}" if e.level in levels[:rung - 1] else ""),
+                     SlaEventKind.escalation, e.after_breach, e)
+                for rung, e in enumerate(self.policy.escalations, start=1)]
 
     def mark(self, label: str) -> Mark:
         return next(m for m in self.budget_marks + self.escalation_marks if m.label == label)
@@ -96,14 +99,16 @@ class SlaClock:
     def schedule(self, marks: Sequence[Mark], instants: Sequence[datetime]) -> None:
         self.scheduled.update({m.label: at for m, at in zip(marks, instants, strict=True)})
 
-    def pause(self, at: datetime, elapsed: timedelta, reason: str) -> SlaEventRecord:
-        """`elapsed`: the budget time used since the clock last started or resumed."""
+    def pause(self, at: datetime, elapsed: timedelta, reason: str, *, keep_due: bool = True) -> SlaEventRecord:
+        """`elapsed`: the budget time used since the clock last started or resumed. A mark already
+        due (its timer not yet taken when the pause came) stays, to fire at its own instant."""
         if self.segment_start is None:
             raise ValueError(f"clock {self.name} is not running")
         self.consumed += elapsed
         self.consumed_as_of, self.segment_start = at, None
         for mark in self.budget_marks:
-            self.scheduled.pop(mark.label, None)
+            if not keep_due or self.scheduled.get(mark.label, at) > at:
+                self.scheduled.pop(mark.label, None)
         self.pauses.append(Pause(paused_at=at, reason=reason))
         return SlaEventRecord(key=f"{self.name}:pause-{len(self.pauses)}", clock=self.name,
                               kind=SlaEventKind.pause, at=at, detail=reason)
@@ -157,8 +162,13 @@ class ClockSet:
     def __getitem__(self, name: str) -> SlaClock:
         return self._clocks[name]
 
-    def stop(self, name: str) -> None:
+    def stop(self, name: str, at: datetime | None = None) -> None:
+        """`at`: when, so a calendar clock's status keeps the time it ran (a working-day clock's shows
+        the time measured at its last start, pause or resume: that needs the calendar)."""
         clock = self._clocks[name]
+        if at is not None and clock.segment_start is not None and clock.policy.basis is Basis.calendar:
+            clock.consumed += at - clock.segment_start
+            clock.consumed_as_of = at
         clock.stopped, clock.segment_start = True, None
         clock.scheduled.clear()
         self.changed = True
@@ -205,9 +215,10 @@ class ClockSet:
                         for escalation in clock.escalation_marks:
                             clock.scheduled[escalation.label] = at + escalation.offset
                     due.append(Firing(clock.name, mark, at, clock.due_at))
-        due.sort(key=lambda f: (f.at, f.mark.kind is SlaEventKind.escalation))
         # Escalations scheduled at the breach instant itself are due now as well.
-        return due + (self.take_due(now) if any(f.mark.kind is SlaEventKind.breach for f in due) else [])
+        if any(f.mark.kind is SlaEventKind.breach for f in due):
+            due += self.take_due(now)
+        return sorted(due, key=lambda f: (f.at, f.mark.kind is SlaEventKind.escalation))
 
     def deadlines(self) -> dict[str, datetime]:
         """Open deadlines: the breach time of every clock not stopped (past ones included)."""

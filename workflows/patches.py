@@ -12,9 +12,18 @@ SIGNAL_REFUSALS = "signal-refusals"
 """Issue 13: a malformed signal is recorded on the case's event log; before, it was only logged."""
 
 
+DUE_MARKS_KEPT = "due-marks-kept"
+"""Issue 14: a pause keeps a mark already due whose timer was not yet taken (an update handled first),
+so it fires at its own instant; before, the pause dropped it (it fired at the resume, or never)."""
+
+
 def local_steps() -> bool:
     return workflow.patched(LOCAL_STEPS)
 
 
 def recorded_signal_refusals() -> bool:
     return workflow.patched(SIGNAL_REFUSALS)
+
+
+def kept_due_marks() -> bool:
+    return workflow.patched(DUE_MARKS_KEPT)

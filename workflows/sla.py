@@ -16,7 +16,7 @@ with workflow.unsafe.imports_passed_through():
     from models.sla import DueTimeRequest, DueTimes
 
     from .clocks import ClockSet, SlaClock, calendar_instants
-    from .patches import local_steps
+    from .patches import kept_due_marks, local_steps
 
 CALENDAR_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2,
                              maximum_interval=timedelta(seconds=30), non_retryable_error_types=["ValueError"])
@@ -39,9 +39,13 @@ class SlaClocks(ClockSet):
         clock = self[name]
         if clock.segment_start is None:
             raise ValueError(f"clock {name} is not running")
-        event = clock.pause(at, await self._elapsed(clock, clock.segment_start, at), reason)
+        event = clock.pause(at, await self._elapsed(clock, clock.segment_start, at), reason,
+                            keep_due=kept_due_marks())
         self.changed = True
         return event
+
+    def stop(self, name: str, at: datetime | None = None) -> None:
+        super().stop(name, at or workflow.now())
 
     async def resume(self, name: str, at: datetime) -> SlaEventRecord:
         clock = self[name]
