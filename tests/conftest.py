@@ -15,16 +15,17 @@ database is the point: the record layer and its idempotency, migrations, concurr
 database errors, one end-to-end case per process. Workflow logic (states, clocks, refusals) does not
 depend on the engine: it runs on SQLite only, and its branches are covered fast with fakes.
 
-Parallel runs: `scripts/test` runs pytest-xdist, a worker per core (`-n auto --dist loadgroup`; add
-`-n 0` for one process, e.g. with -s or --pdb). A module whose tests share a module-scoped fixture
-(the deployed stack of tests/cli_harness.py) runs on one worker (`xdist_group`, set below); the slow
-tests start first; everything else takes its own ports, files and databases.
+Parallel runs: `scripts/test` runs pytest-xdist, a worker per core (`-n auto`; add `-n 0` for one
+process, e.g. with -s or --pdb). A module whose tests share the deployed stack of tests/cli_harness.py
+(module-scoped) runs whole on one worker (`pytest_xdist_make_scheduler` below); the slow tests start
+first; every other test takes its own ports, files and databases.
 
 Slow (`-m "not slow"` leaves them out; CI runs them): crash and outage tests, the whole system as
 processes, and every test that drives Chromium (fixture `browser`, marked here)."""
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -84,17 +85,43 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("engine", ENGINES if both else ["sqlite"], indirect=True)
 
 
-@pytest.hookimpl(tryfirst=True)  # before `-m` deselects
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """A test that drives Chromium (fixture `browser`) is slow: a dev server with its Web UI, a
+    browser, the codec server: the whole system. Set as it is collected, before `-m` selects."""
+    if "browser" in getattr(item, "fixturenames", ()):
+        item.add_marker(pytest.mark.slow)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         if any(mark.name == "postgres" for mark in item.own_markers) and "engine" not in item.fixturenames:
             raise pytest.UsageError(f"{item.nodeid} is marked postgres but takes no `engine`")
-        if "browser" in item.fixturenames:  # Chromium, a dev server with its Web UI: the whole system
-            item.add_marker(pytest.mark.slow)
-        if "stack" in item.fixturenames:  # one deployed stack per module: its tests on one xdist worker
-            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
     if getattr(config.option, "numprocesses", None):  # in parallel, the long tests start first
         items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """Tests go to the xdist workers one by one, except that a module sharing a deployed stack
+    (tests/cli_harness.py's module-scoped `stack`) runs whole on one worker: its stack starts once.
+    (xdist's `xdist_group` marker cannot do it under pytest 9: it rewrites a node id that pytest
+    no longer reads.)"""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class OneStackPerModule(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return module if _shares_a_stack(config.rootpath / module) else nodeid
+
+    return OneStackPerModule(config, log)
+
+
+STACK_IMPORT = re.compile(r"^from \.cli_harness import [^\n]*\bstack\b", re.MULTILINE)
+
+
+@functools.cache
+def _shares_a_stack(path: Path) -> bool:
+    return path.suffix == ".py" and path.is_file() and STACK_IMPORT.search(path.read_text(encoding="utf-8")) is not None
 
 
 SECRET = re.compile(r"[A-Za-z0-9+/]{43}=")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -95,8 +96,19 @@ def test_no_personal_data_in_the_server_database_the_logs_or_the_search_attribut
     files = [path for path in driven.workdir.iterdir()
              if path.name.startswith(driven.server_db.name) or path in driven.log_files]
     assert driven.server_db in files and driven.worker_log in files
-    leaks = {path.name: found_in(path.read_bytes()) for path in files}
+    leaks = {path.name: found_in(_read(path)) for path in files}
     assert all(not found for found in leaks.values()), leaks
+
+
+def _read(path: Path) -> bytes:
+    """A rollback journal (`temporal.db-journal`) exists only while a transaction runs: one deleted
+    since the listing holds nothing any more (the database file itself is read too)."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        if not path.name.endswith("-journal"):
+            raise
+        return b""
 
     for _, workflow_id, _, _ in CASES:
         described = driven.temporal("workflow", "describe", "--workflow-id", workflow_id, "-o", "json")
