@@ -61,6 +61,8 @@ class SlaClock:
     segment_start: datetime | None = None
     """Set while the clock runs: budget time accrues from here."""
     stopped: bool = False
+    stopped_at: datetime | None = None
+    """Set by a stop that kept the marks already due: none of its escalations comes after it."""
     breached_at: datetime | None = None
     scheduled: dict[str, datetime] = field(default_factory=dict)
     fired: list[str] = field(default_factory=list)
@@ -162,15 +164,20 @@ class ClockSet:
     def __getitem__(self, name: str) -> SlaClock:
         return self._clocks[name]
 
-    def stop(self, name: str, at: datetime | None = None) -> None:
-        """`at`: when, so a calendar clock's status keeps the time it ran (a working-day clock's shows
-        the time measured at its last start, pause or resume: that needs the calendar)."""
+    def stop(self, name: str, at: datetime | None = None, *, keep_due: bool = True) -> None:
+        """`at`: when. A calendar clock's status keeps the time it ran (a working-day clock's shows the
+        time measured at its last start, pause or resume: that needs the calendar), and a mark already
+        due (its timer not yet taken when the stop came: a late answer) still fires, at its instant."""
         clock = self._clocks[name]
         if at is not None and clock.segment_start is not None and clock.policy.basis is Basis.calendar:
             clock.consumed += at - clock.segment_start
             clock.consumed_as_of = at
         clock.stopped, clock.segment_start = True, None
-        clock.scheduled.clear()
+        if keep_due and at is not None:
+            clock.stopped_at = at
+            clock.scheduled = {label: due for label, due in clock.scheduled.items() if due <= at}
+        else:
+            clock.scheduled.clear()
         self.changed = True
 
     def close(self, name: str) -> None:
@@ -213,7 +220,8 @@ class ClockSet:
                     if mark.kind is SlaEventKind.breach:
                         clock.breached_at = at
                         for escalation in clock.escalation_marks:
-                            clock.scheduled[escalation.label] = at + escalation.offset
+                            if clock.stopped_at is None or at + escalation.offset <= clock.stopped_at:
+                                clock.scheduled[escalation.label] = at + escalation.offset
                     due.append(Firing(clock.name, mark, at, clock.due_at))
         # Escalations scheduled at the breach instant itself are due now as well.
         if any(f.mark.kind is SlaEventKind.breach for f in due):

@@ -13,8 +13,8 @@ SIGNAL_REFUSALS = "signal-refusals"
 
 
 DUE_MARKS_KEPT = "due-marks-kept"
-"""Issue 14: a pause keeps a mark already due whose timer was not yet taken (an update handled first),
-so it fires at its own instant; before, the pause dropped it (it fired at the resume, or never)."""
+"""Issue 14: a pause or a stop keeps a mark already due whose timer was not yet taken (an update handled
+first), so it fires at its own instant; before, they dropped it (it fired at the resume, or never)."""
 
 
 def local_steps() -> bool:

@@ -44,8 +44,8 @@ class SlaClocks(ClockSet):
         self.changed = True
         return event
 
-    def stop(self, name: str, at: datetime | None = None) -> None:
-        super().stop(name, at or workflow.now())
+    def stop(self, name: str, at: datetime | None = None, *, keep_due: bool = True) -> None:
+        super().stop(name, at or workflow.now(), keep_due=keep_due and kept_due_marks())
 
     async def resume(self, name: str, at: datetime) -> SlaEventRecord:
         clock = self[name]
