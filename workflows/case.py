@@ -1,9 +1,10 @@
 """The case framework: what every process shares, so a process module holds only its own states,
 updates, validators and transitions.
 
-A process subclasses `Case`, calls `open_case` in its `@case_input` init and `begin` first in
-`run`, and declares each human action with `@action(description, check)`: the check is the update's
-validator and runs again under the case's lock, and the action writes one record. SLA marks get the
+A process subclasses `Case` (under `@process(WORKFLOW_TYPE)`), calls `open_case` in its `@case_input`
+init and `begin` first in `run`, and declares each human action with `action = Actions(Status)` and
+`@action(description, allowed=..., check=...)`: the states it is allowed in and any further check are
+the update's validator and run again under the case's lock, and the action writes one record. SLA marks get the
 default reaction of `on_mark` (warning and breach to the clock's staff queue, the escalation ladder)
 unless the process overrides it for a clock whose rules differ; windows are opened by name with the
 handlers of their reminder and end; `finish` writes the case's last record and its archive entry.
@@ -20,9 +21,9 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 from temporalio import workflow
-from temporalio.workflow import UpdateMethodMultiParam
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
+from temporalio.workflow import UpdateMethodMultiParam
 
 with workflow.unsafe.imports_passed_through():
     from models.common import CaseType, Customer
@@ -42,7 +43,6 @@ ADAPTER_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coeff
 """Outside systems being down is retried without limit (the case waits); their refusals are final."""
 
 A = TypeVar("A")
-P = TypeVar("P", bound="Case")
 C = TypeVar("C", bound="Case")
 R = TypeVar("R")
 S = TypeVar("S")
@@ -80,7 +80,7 @@ def check_event_time(field: str, moment: datetime, policy: Policy) -> None:
                             "(policy backdating_limit)")
 
 
-def process(workflow_type: str) -> Callable[[type[P]], type[P]]:
+def process(workflow_type: str) -> Callable[[type[C]], type[C]]:
     """`@workflow.defn` of a process: a malformed input or update argument fails that case or update
     (a `ValidationError`), never the workflow task again and again."""
     return workflow.defn(name=workflow_type, failure_exception_types=[ValidationError])
@@ -245,8 +245,7 @@ class Case(UnknownNames):
         mark, clock = firing.mark, firing.clock
         step = f"{clock}-{mark.label}"
         if mark.escalation is not None:
-            self.escalated_to = mark.escalation.to
-            to = mark.escalation.to
+            to = self.escalated_to = mark.escalation.to
             await self.book.record(step, reason=f"{clock} deadline passed: escalated to {to}",
                                    sla_events=[firing.record()], details={"escalated_to": to},
                                    notifications=[self.to_staff(step, to, "sla.escalation", clock=clock)])
