@@ -135,7 +135,7 @@ async def test_worker_killed_twice_loses_and_duplicates_nothing(dev_server, tmp_
     upgrade(engine)
     seed(engine)
     worker = WorkerProcess(dev_server, database_url, tmp_path / "worker.log")
-    expected = list(cases(80, "K"))
+    expected = list(cases(48, "K"))
     seed_cases(engine, expected)
     worker.start()
     try:
