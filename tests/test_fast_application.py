@@ -4,7 +4,8 @@ test_application_review.py. Working-day times are computed with the real calenda
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
@@ -248,17 +249,34 @@ async def approved(applications: Applications, fakes: Fakes, case: ApplicationIn
     return await applications.status(case.application_id)
 
 
+def last_working_day_before_a_day_off(after: date) -> date:
+    day = after + DAY
+    while not (CALENDAR.is_working_day(day) and not CALENDAR.is_working_day(day + DAY)):
+        day += DAY
+    return day
+
+
 async def test_the_published_time_limit_per_service_and_region(env, applications, fakes):
-    for service in LIMITS:
-        for region in ("urban", "rural"):
-            await approved(applications, fakes, application(f"{service}-{region}", service_type=service,
-                                                            region=region, materials=ALL_MATERIALS))
-    for service, (basis, urban, rural) in LIMITS.items():
-        for region, days in (("urban", urban), ("rural", rural)):
-            status = await applications.status(f"{service}-{region}")
-            start = status.decision.at
-            due = start + days * DAY if basis == "calendar" else working_days(start, days)
-            assert status.order.due_at == due, (service, region)
+    cases = [(service, region) for service in LIMITS for region in ("urban", "rural")]
+    for service, region in cases:
+        await settled(applications, fakes, application(f"{service}-{region}", service_type=service, region=region,
+                                                        materials=ALL_MATERIALS))
+    # Approved at noon before a day off: from there calendar days and working days part ways at once.
+    noon = datetime.combine(last_working_day_before_a_day_off(local_day(await env.get_current_time())), time(12),
+                            ZoneInfo(TZ))
+    await env.sleep(noon - await env.get_current_time())
+    for service, region in cases:
+        await applications.approve(f"{service}-{region}", Approve(actor="r.zhao"))
+    await fakes.until(lambda: all("order-submitted" in fakes.steps(f"application-{s}-{r}") for s, r in cases),
+                      "every order")
+    for service, region in cases:
+        basis, urban, rural = LIMITS[service]
+        days = urban if region == "urban" else rural
+        status = await applications.status(f"{service}-{region}")
+        start = status.decision.at
+        assert near(start, noon, timedelta(minutes=5))
+        due = start + days * DAY if basis == "calendar" else working_days(start, days)
+        assert status.order.due_at == due, (service, region, basis)
 
 
 @pytest.mark.parametrize("late, days_late", [(timedelta(0), 0), (2 * DAY + timedelta(seconds=1), 3)])
