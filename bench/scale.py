@@ -34,8 +34,10 @@ def _sample_updates(workflow_type: str, data: dict[str, Any]) -> list[tuple[str,
     example = EXAMPLES[workflow_type]
     if example.path:
         return [(u, example.updates[u]) for u in example.path]
-    # A termination ends on its own months later; moving it on means the modem comes back.
-    return [("record_equipment_return", {"serials": [f"ONT-{data['account_id']}"], "actor": "store.qian"})]
+    # A termination ends on its own months later; moving it on means the modem comes back (this
+    # copy's modem: the example's seeding names it after the account).
+    returned = {**example.updates["record_equipment_return"], "serials": [f"ONT-{data['account_id']}"]}
+    return [("record_equipment_return", returned)]
 
 
 async def run_scale(total: int, sample: int, work: Path, keys: str, converter: DataConverter,

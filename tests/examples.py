@@ -1,12 +1,16 @@
-"""One valid example per workflow type, as plain JSON, and how to drive it to its end: the poison
-corpus is generated from these, and the other tests use them as a known-good case."""
+"""One valid example per workflow type and how to drive it to its end: the poison corpus is
+generated from these, and the other tests and the benchmark use them as a known-good case. Inputs,
+update arguments and signals are read from examples/ (the published examples, one JSON file each,
+named like schemas/), so the docs, the tests and the benchmark share one set."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -15,11 +19,33 @@ from temporalio import workflow
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
+from models.contract import CONTRACTS
 from models.policy import Policy
 
-# Where the application example is checked ("not before today"), today. Test workflows' modules
-# import this one inside the workflow sandbox too, which has no clock and needs no examples.
-TODAY = "" if workflow.unsafe.in_sandbox() else datetime.now(ZoneInfo(Policy().timezone)).date().isoformat()
+EXAMPLE_DIR = Path(__file__).parent.parent / "examples"  # no resolve(): the sandbox forbids it
+# Test workflows' modules import this one inside the workflow sandbox too, which has no clock, may
+# not open files and needs no examples: there the examples are empty.
+IN_SANDBOX = workflow.unsafe.in_sandbox()
+# Where the application example is checked ("not before today"), today.
+TODAY = "" if IN_SANDBOX else datetime.now(ZoneInfo(Policy().timezone)).date().isoformat()
+
+
+def example_file(workflow_type: str, kind: str, name: str = "") -> Path:
+    """examples/<type>.input.json, <type>.update.<name>.json, <type>.signal.<name>.json (as schemas/)."""
+    return EXAMPLE_DIR / ".".join(part for part in (workflow_type, kind, name, "json") if part)
+
+
+def load(workflow_type: str, kind: str, name: str = "") -> dict[str, Any]:
+    if IN_SANDBOX:
+        return {}
+    data: dict[str, Any] = json.loads(example_file(workflow_type, kind, name).read_text(encoding="utf-8"))
+    return data
+
+
+def _arguments(workflow_type: str, kind: str) -> dict[str, dict[str, Any]]:
+    """The example argument of every update or signal the contract gives the workflow type."""
+    contract = next(c for c in CONTRACTS if c.workflow_type == workflow_type)
+    return {name: load(workflow_type, kind, name) for name in getattr(contract, f"{kind}s")}
 
 
 @dataclass(frozen=True)
@@ -39,6 +65,8 @@ class Example:
     """Outside-world state the case needs (e.g. the account to terminate), put in place before it starts."""
     vary: Callable[[dict[str, Any], str], dict[str, Any]] | None = None
     """What else must differ between copies besides the id (e.g. the account to terminate)."""
+    signals: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """A valid argument for every signal."""
 
     def numbered(self, n: int, tag: str = "N") -> tuple[str, dict[str, Any]]:
         """The n-th copy of this case: its workflow id and input."""
@@ -67,15 +95,8 @@ COMPLAINT = Example(
     workflow_type="ComplaintClosure",
     workflow_id="complaint-EX1",
     id_field="complaint_id",
-    input={"complaint_id": "EX1", "channel": "hotline", "category": "billing",
-           "customer": {"customer_ref": "CUST-2001", "name": "李四", "phone": "13900139000"},
-           "description": "本月多扣费 30 元", "event_date": "2026-11-20"},
-    updates={"assign_handler": {"handler": "h.li", "actor": "desk.wang"},
-             "record_findings": {"findings": "计费系统重复出账", "actor": "h.li"},
-             "send_reply": {"reply": "已退还多扣费用", "channel": "sms", "actor": "h.li"},
-             "confirm": {"satisfied": True},
-             "submit_closure": {"cause_analysis": "出账任务重跑", "improvement_measures": "出账幂等校验",
-                                "actor": "h.li"}},
+    input=load("ComplaintClosure", "input"),
+    updates=_arguments("ComplaintClosure", "update"),
     path=["assign_handler", "record_findings", "send_reply", "confirm", "submit_closure"],
     waits_in="acknowledged")
 
@@ -83,20 +104,12 @@ FAULT = Example(
     workflow_type="FaultRepair",
     workflow_id="fault-EX1",
     id_field="ticket_id",
-    input={"ticket_id": "EX1", "service_id": "BB-1001", "region": "urban", "severity": "major",
-           "description": "宽带无法上网", "channel": "hotline", "terminal_equipment": False,
-           "customer": {"customer_ref": "CUST-2001", "name": "李四", "phone": "13900139000"}},
-    updates={"assign_technician": {"technician": "t.zhao", "actor": "noc.wu"},
-             "hold": {"reason": "用户不在家", "actor": "t.zhao"},
-             "resume": {"reason": "用户已回家", "actor": "t.zhao"},
-             "resolve": {"cause_code": "line_damage", "fix": "更换入户光缆", "actor": "t.zhao"},
-             "confirm": {"comment": "好了"},
-             "reopen": {"reason": "又断了"},
-             "cancel": {"reason": "误报"}},
+    input=load("FaultRepair", "input"),
+    updates=_arguments("FaultRepair", "update"),
     path=["assign_technician", "resolve", "confirm"], waits_in="pending")
 
-TERMINATION_ID = {"id_type": "resident_id_card", "id_number": "11010519491231002X",
-                  "verification_source": "card_reader"}
+_TERMINATION_INPUT = load("TerminationCleanup", "input")
+TERMINATION_ID: dict[str, Any] = _TERMINATION_INPUT.get("identity", {})
 
 
 def _subscriber(engine: sa.Engine, data: dict[str, Any]) -> None:
@@ -113,12 +126,10 @@ TERMINATION = Example(
     workflow_type="TerminationCleanup",
     workflow_id="termination-EX1",
     id_field="request_id",
-    input={"request_id": "EX1", "account_id": "ACCT-EX1", "services": ["BB-EX1"], "reason": "relocation",
-           "identity": TERMINATION_ID, "port_out": False,
-           "customer": {"customer_ref": "CUST-3901", "name": "王五", "phone": "13700137901"}},
-    updates={"record_equipment_return": {"serials": ["ONT-ACCT-EX1"], "actor": "store.qian"},
-             "reclaim_number": {"number": "13900000901", "identity": TERMINATION_ID},  # refused: no number
-             "cancel": {"reason": "不退了"}},
+    input=_TERMINATION_INPUT,
+    # reclaim_number is refused in this case: its broadband line has no number to reclaim.
+    updates=_arguments("TerminationCleanup", "update"),
+    signals=_arguments("TerminationCleanup", "signal"),
     path=[], waits_in="terminated", seed=_subscriber,
     # One termination per account: each copy gets its own account, broadband line and modem.
     # It ends on its own: equipment charged, number released, data erased.
@@ -128,17 +139,11 @@ APPLICATION = Example(
     workflow_type="ApplicationReview",
     workflow_id="application-EX1",
     id_field="application_id",
-    input={"application_id": "EX1", "service_type": "broadband", "region": "urban",
-           "requested_start_date": TODAY,
-           "applicant": {"customer_ref": "CUST-1901", "name": "王芳", "phone": "13800138901",
-                         "identity": {"id_type": "resident_id_card", "id_number": "11010519491231002X",
-                                      "verification_source": "card_reader"}},
-           "materials": [{"kind": kind, "document_id": f"DOC-{n}"} for n, kind in
-                         enumerate(["application_form", "service_agreement", "address_proof"], 1)]},
-    updates={"approve": {"actor": "r.zhao"}, "reject": {"reason": "资料不实", "actor": "r.zhao"},
-             "request_supplement": {"materials": ["address_proof"], "note": "地址证明不清晰", "actor": "r.zhao"},
-             "supply_materials": {"materials": [{"kind": "address_proof", "document_id": "DOC-9"}]},
-             "cancel": {"reason": "不办了"}},
+    # The published example's requested_start_date is a fixed day; the case refuses a day before
+    # today, so the loader moves it to today.
+    input={**load("ApplicationReview", "input"), "requested_start_date": TODAY},
+    updates=_arguments("ApplicationReview", "update"),
+    signals=_arguments("ApplicationReview", "signal"),
     path=["approve"], waits_in="inProgress")
 
 EXAMPLES: dict[str, Example] = {e.workflow_type: e for e in (APPLICATION, FAULT, COMPLAINT, TERMINATION)}
