@@ -76,8 +76,12 @@ class ApplicationInput(Inbound):
     proxy: Proxy | None = None
     service_type: ServiceType
     region: Region
-    requested_start_date: Day = Field(description="when the customer wants the service; not before today")
+    requested_start_date: Day = Field(description="when the customer wants the service; not before the day the "
+                                                  "application was received")
     materials: list[Material] = Field(default_factory=list, max_length=50)
+    received_at: Timestamp | None = Field(
+        default=None, description="when the application was received (RFC 3339), e.g. by a legacy system it is "
+                                  "taken over from; defaults to the start of the case")
 
     @model_validator(mode="after")
     def _proxy_is_someone_else(self) -> ApplicationInput:
@@ -206,6 +210,8 @@ class ApplicationStatus(CaseStatus):
     service_type: ServiceType
     region: Region
     requested_start_date: date
+    received_at: AwareDatetime = Field(description="when the application was received (the input's, else the "
+                                                   "case's start)")
     id_type: IdType
     id_masked: str
     proxy: bool

@@ -393,8 +393,8 @@ class Policy(Contract):
                                   description=f"{OPERATOR}: a caller's timestamp may run this far ahead of ours")
     backdating_limit: timedelta = Field(
         default=timedelta(days=366), gt=timedelta(0),
-        description=f"{OPERATOR}: how long before the case starts its event time (received_at, reported_at) may lie; "
-                    "an older one is a mistake, not a case to run")
+        description=f"{OPERATOR}: how long before the case starts its event time (received_at, reported_at, "
+                    "requested_at) may lie; an older one is a mistake, not a case to run")
     application: ApplicationPolicy = ApplicationPolicy()
     fault: FaultPolicy = FaultPolicy()
     complaint: ComplaintPolicy = ComplaintPolicy()

@@ -15,7 +15,7 @@ from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints, field_
 
 from .case import CaseStatus
 from .catalog import ServiceType
-from .common import Actor, CaseId, Contract, Customer, Fen, Inbound, StaffId, Text, add_months
+from .common import Actor, CaseId, Contract, Customer, Fen, Inbound, StaffId, Text, Timestamp, add_months
 from .identity import IdentityDocument, IdType
 from .policy import TerminationPolicy
 
@@ -53,6 +53,9 @@ class TerminationInput(Inbound):
     port_out: bool = Field(default=False, description="the mobile numbers leave for another operator (携号转网): "
                                                       "they are not quarantined")
     customer: Customer
+    requested_at: Timestamp | None = Field(
+        default=None, description="when the customer asked to terminate (RFC 3339), e.g. in a legacy system the "
+                                  "case is taken over from; defaults to the start of the case")
 
     @field_validator("services")
     @classmethod
@@ -213,6 +216,7 @@ class TerminationStatus(CaseStatus):
     stage: TerminationStage
     awaiting: str | None = Field(description="what the case waits for next; none once it has ended")
     reason: TerminationReason
+    requested_at: AwareDatetime = Field(description="when the customer asked (the input's, else the case's start)")
     port_out: bool
     id_type: IdType
     id_masked: str | None = Field(description="none once personal data is erased")

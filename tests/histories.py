@@ -63,6 +63,19 @@ async def complaint_breached_reopened(env: WorkflowEnvironment) -> WorkflowHandl
     return handle
 
 
+async def complaint_migrated(env: WorkflowEnvironment) -> WorkflowHandle:
+    """Taken over from a legacy system 12 days after receipt: the day-10 warning is missed (`migrated-marks`)."""
+    complaints = Complaints(env.client, TEST_QUEUE)
+    received = await env.get_current_time() - 12 * DAY
+    handle = await complaints.start(complaint("MIGRATED", received_at=received.isoformat(),
+                                              event_date=received.date() - DAY))
+    await env.sleep(2 * DAY)  # the day-13 warning, live
+    await investigate_and_reply(complaints, "MIGRATED")
+    await complaints.confirm("MIGRATED", ConfirmReply(satisfied=True))
+    await complaints.submit_closure("MIGRATED", CLOSURE)
+    return handle
+
+
 def example_path(example: Example, before: Callable[[WorkflowEnvironment], Awaitable[None]] | None = None
                  ) -> Callable[[WorkflowEnvironment, sa.Engine], Awaitable[WorkflowHandle]]:
     """An example case driven along its path; `before` runs once it waits for people."""
@@ -93,6 +106,7 @@ async def _silent_80_hours(env: WorkflowEnvironment) -> None:
 SCENARIOS: dict[str, Scenario] = {
     "ComplaintClosure-happy": lambda env, engine: complaint_happy(env),
     "ComplaintClosure-breached-reopened": lambda env, engine: complaint_breached_reopened(env),
+    "ComplaintClosure-migrated": lambda env, engine: complaint_migrated(env),
     "ApplicationReview-happy": example_path(EXAMPLES["ApplicationReview"]),
     "FaultRepair-happy": example_path(EXAMPLES["FaultRepair"]),
     "FaultRepair-breached": example_path(EXAMPLES["FaultRepair"], _silent_80_hours),

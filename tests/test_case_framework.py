@@ -73,9 +73,11 @@ async def test_an_action_in_the_wrong_state_is_refused_before_history(probe):
         await handle.execute_update(CaseProbe.close, Answer(text="x"))
     assert refused.value.cause.type == "InvalidAction"
     assert refused.value.cause.message == "probe is open: answer it first"
+    assert refused.value.cause.details == ({"action": "close", "state": "open"},)  # for programs
     with pytest.raises(WorkflowUpdateFailedError) as checked:
         await handle.execute_update(CaseProbe.answer_probe, Answer(text="no"))
     assert checked.value.cause.message == "no is not an answer"
+    assert checked.value.cause.details == ({"action": "answer_probe", "state": "open"},)
     assert await accepted_updates(handle) == 0 and records.steps() == ["opened"]
 
 
@@ -145,5 +147,7 @@ async def test_a_workflow_id_that_is_not_the_inputs_fails_the_case(env):
             await env.client.execute_workflow(
                 CaseProbe.run, ProbeInput(workflow_id="probe-A", customer=CUSTOMER),
                 id=f"probe-{uuid.uuid4().hex[:8]}", task_queue=QUEUE, execution_timeout=timedelta(minutes=1))
-    assert failed.value.cause.type == "InvalidInput" and "workflow id must be 'probe-A'" in failed.value.cause.message
+    cause = failed.value.cause
+    assert cause.type == "InvalidInput" and "workflow_id: must be 'probe-A'" in cause.message
+    assert cause.details[0]["problems"][0]["field"] == "workflow_id"
     assert records.transitions == []

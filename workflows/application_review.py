@@ -4,6 +4,8 @@ end of the case in `workflows.application_fulfilment`."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
@@ -36,6 +38,7 @@ class ApplicationReview(Fulfilment):
     @case_input
     def __init__(self, application: ApplicationInput) -> None:
         self.application = application
+        self.received_at: datetime = application.received_at or workflow.now()
         self.open_case(CaseType.application, application.applicant.customer_ref,
                        application_id=application.application_id)
         self.kinds_supplied = [m.kind for m in application.materials]
@@ -50,10 +53,12 @@ class ApplicationReview(Fulfilment):
 
     @workflow.run
     async def run(self, application: ApplicationInput) -> ApplicationStatus:
-        policy = await self.begin(application.workflow_id, f"application {application.application_id!r}")
-        today = local_date(workflow.now(), policy.timezone)
-        if application.requested_start_date < today:
-            raise invalid_input(f"requested_start_date: {application.requested_start_date} is before today ({today})")
+        policy = await self.begin(application.workflow_id, f"application {application.application_id!r}",
+                                  ("received_at", self.received_at))
+        received = local_date(self.received_at, policy.timezone)
+        if application.requested_start_date < received:
+            raise invalid_input("requested_start_date", f"{application.requested_start_date} is before the "
+                                                        f"application was received ({received})")
 
         # Human actions wait until the case has settled into pending or review (or ended).
         async with self.book.lock:
@@ -64,6 +69,7 @@ class ApplicationReview(Fulfilment):
                 contact=Customer(customer_ref=applicant.customer_ref, name=applicant.name, phone=applicant.phone),
                 details={"service_type": application.service_type, "id_type": applicant.identity.id_type,
                          "requested_start_date": application.requested_start_date.isoformat(),
+                         "received_at": self.received_at.isoformat(),
                          "id_masked": mask(applicant.identity.id_number),
                          "proxy_id_masked": mask(proxy.identity.id_number) if proxy else None,
                          "materials": list(self.kinds_supplied)},
@@ -179,7 +185,8 @@ class ApplicationReview(Fulfilment):
         app = self.application
         return ApplicationStatus(
             **self.status_fields(), application_id=app.application_id, service_type=app.service_type,
-            region=app.region, requested_start_date=app.requested_start_date, id_type=app.applicant.identity.id_type,
+            region=app.region, requested_start_date=app.requested_start_date, received_at=self.received_at,
+            id_type=app.applicant.identity.id_type,
             id_masked=mask(app.applicant.identity.id_number), proxy=app.proxy is not None,
             materials=list(dict.fromkeys(self.kinds_supplied)), outstanding_materials=self.outstanding,
             supplement_rounds=self.supplement_rounds, pre_review=self.pre_review, review_flags=self.flags,
@@ -238,7 +245,11 @@ class ApplicationReview(Fulfilment):
                                                        f"lines, the limit is {policy.line_limit} (反诈法 Art. 10)"))
         if result.risk_flag:
             self.flags.append(ReviewFlag(code=ReviewFlagCode.risk_flag, detail=f"on the risk list: {result.risk_flag}"))
-        await self.book.clocks.start(REVIEW, policy.review, workflow.now())
+        # Complete at a receipt the input dates, the review's time runs from then: a case taken over from
+        # a legacy system has used some of it.
+        taken_over = self.application.received_at is not None and self.supplement_rounds == 0
+        started = self.received_at if taken_over else workflow.now()
+        await self.book.clocks.start(REVIEW, policy.review, started)
         await self.book.record(
             "pre-reviewed", to_state=ApplicationState.inProgress,
             reason="pre-review flagged: " + "; ".join(f.detail for f in self.flags) if self.flags

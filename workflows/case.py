@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+from dataclasses import replace
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any, ClassVar, Generic, TypeVar, cast
@@ -32,8 +33,9 @@ with workflow.unsafe.imports_passed_through():
     from models.sla import SlaEventKind
 
     from .book import CaseBook
-    from .clocks import Firing
+    from .clocks import MISSED, Firing
     from .inbound import UnknownNames
+    from .patches import migrated_marks
 
 INVALID_INPUT = "InvalidInput"
 INVALID_ACTION = "InvalidAction"
@@ -49,12 +51,16 @@ S = TypeVar("S")
 Handler = Callable[[Firing], Awaitable[None]]
 
 
-def invalid_input(message: str) -> ApplicationError:
-    return ApplicationError(message, type=INVALID_INPUT, non_retryable=True)
+def invalid_input(field: str, problem: str) -> ApplicationError:
+    """A well-formed input that cannot be a case. Its details are those of a `ValidationError`
+    (`edge.converter`), so a program reads both the same way."""
+    return ApplicationError(f"{field}: {problem}", {"problems": [{"field": field, "problem": problem}]},
+                            type=INVALID_INPUT, non_retryable=True)
 
 
 def refuse(message: str) -> ApplicationError:
-    """A human action that does not fit the case's current state: the update fails, the case goes on."""
+    """A human action that does not fit the case's current state: the update fails, the case goes on.
+    `Actions` adds the action and the state to its details."""
     return ApplicationError(message, type=INVALID_ACTION, non_retryable=True)
 
 
@@ -74,10 +80,10 @@ def check_event_time(field: str, moment: datetime, policy: Policy) -> None:
     or further back than the policy allows."""
     now = workflow.now()
     if moment > now + policy.clock_skew:
-        raise invalid_input(f"{field}: must not be in the future")
+        raise invalid_input(field, "must not be in the future")
     if moment < now - policy.backdating_limit:
-        raise invalid_input(f"{field}: lies more than {policy.backdating_limit.days} days before the case starts "
-                            "(policy backdating_limit)")
+        raise invalid_input(field, f"lies more than {policy.backdating_limit.days} days before the case starts "
+                                   "(policy backdating_limit)")
 
 
 def process(workflow_type: str) -> Callable[[type[C]], type[C]]:
@@ -107,14 +113,21 @@ class Actions(Generic[S]):
         `refusal`) and where `check` passes. Both are the update's validator (a refusal never reaches
         history) and run again under the case's lock: another action may have moved the case meanwhile.
         The update answers with the case's status."""
+        name = ""
 
         def validate(self: Case, request: Any) -> None:
-            if allowed and self.state not in allowed:
-                raise refuse(f"{self.NOUN} is {self.state}: {refusal}")
-            if check is not None:
-                check(self, request)
+            try:
+                if allowed and self.state not in allowed:
+                    raise refuse(f"{self.NOUN} is {self.state}: {refusal}")
+                if check is not None:
+                    check(self, request)
+            except ApplicationError as refused:  # what a program reads beside the message
+                raise ApplicationError(refused.message, {"action": name, "state": str(self.state)},
+                                       type=refused.type, non_retryable=True) from None
 
         def decorate(apply: Callable[[C, A], Awaitable[None]]) -> UpdateMethodMultiParam[[C, A], S]:
+            nonlocal name
+            name = apply.__name__
             validate.__signature__ = inspect.signature(apply)  # type: ignore[attr-defined]  # the SDK compares them
 
             @functools.wraps(apply)  # the update's name and argument type are the action's
@@ -150,13 +163,20 @@ class Case(UnknownNames):
         self.book = CaseBook(case_type, self.details)
         self.customer_ref, self.ref = customer_ref, ref
         self.escalated_to: str | None = None
+        self.taken_over_at = workflow.now()
+        """When this system took the case: marks due before it were missed before migration."""
         self._windows: dict[str, tuple[Handler, Handler | None]] = {}
 
-    async def begin(self, workflow_id: str, what: str) -> Policy:
-        """The id check every case makes first, then the policy in force binds the case."""
+    async def begin(self, workflow_id: str, what: str, event_time: tuple[str, datetime] | None = None) -> Policy:
+        """The id check every case makes first, then the policy in force binds the case, then the
+        caller's event time (`(field, instant)`, when the input has one) is checked against it."""
         if workflow.info().workflow_id != workflow_id:
-            raise invalid_input(f"workflow id must be {workflow_id!r} for {what}, not {workflow.info().workflow_id!r}")
-        return await self.book.bind_policy()
+            raise invalid_input("workflow_id", f"must be {workflow_id!r} for {what}, not "
+                                               f"{workflow.info().workflow_id!r}")
+        policy = await self.book.bind_policy()
+        if event_time is not None:
+            check_event_time(*event_time, policy)
+        return policy
 
     # --- what a process answers ------------------------------------------------------------
 
@@ -229,34 +249,48 @@ class Case(UnknownNames):
     async def _mark(self, firing: Firing) -> None:
         if self.ended:
             return  # a mark due at the instant the case ended
+        if firing.at < self.taken_over_at and migrated_marks():
+            firing = replace(firing, missed=True)
         if firing.clock not in self._windows:
             await self.on_mark(firing)
             return
         on_end, on_reminder = self._windows[firing.clock]
         if firing.mark.kind is SlaEventKind.warning:
-            if on_reminder is not None:
+            if firing.missed:
+                await self.book.record(f"{firing.clock}-reminder-missed", reason=f"{firing.clock} reminder due "
+                                       f"{firing.at:%Y-%m-%d %H:%M} UTC, before this system took the case")
+            elif on_reminder is not None:
                 await on_reminder(firing)
             return
+        # A window that ended before the case was taken over has its consequence now: the time is over.
         self.close_window(firing.clock)
         await on_end(firing)
 
     async def on_mark(self, firing: Firing) -> None:
-        """The default reaction to an SLA clock's mark; a process overrides it where its rules differ."""
+        """The default reaction to an SLA clock's mark; a process overrides it where its rules differ.
+        A mark missed before migration is recorded as a fact, and nobody is told."""
         mark, clock = firing.mark, firing.clock
-        step = f"{clock}-{mark.label}"
+        step, before = f"{clock}-{mark.label}", f"{MISSED}: " * firing.missed
         if mark.escalation is not None:
             to = self.escalated_to = mark.escalation.to
-            await self.book.record(step, reason=f"{clock} deadline passed: escalated to {to}",
+            await self.book.record(step, reason=f"{before}{clock} deadline passed: escalated to {to}",
                                    sla_events=[firing.record()], details={"escalated_to": to},
-                                   notifications=[self.to_staff(step, to, "sla.escalation", clock=clock)])
+                                   notifications=self.unless_missed(firing, self.to_staff(
+                                       step, to, "sla.escalation", clock=clock)))
             return
         warning = mark.kind is SlaEventKind.warning
         assert firing.due_at is not None
         await self.book.record(
-            step, reason=f"{clock} deadline {mark.label}" if warning else f"{clock} deadline passed",
+            step, reason=before + (f"{clock} deadline {mark.label}" if warning else f"{clock} deadline passed"),
             sla_events=[firing.record()],
-            notifications=[self.to_staff(step, self.queue(clock), "sla.warning" if warning else "sla.breach",
-                                         clock=clock, due_at=firing.due_at.isoformat())])
+            notifications=self.unless_missed(firing, self.to_staff(
+                step, self.queue(clock), "sla.warning" if warning else "sla.breach", clock=clock,
+                due_at=firing.due_at.isoformat())))
+
+    @staticmethod
+    def unless_missed(firing: Firing, *notifications: NotificationRecord) -> list[NotificationRecord]:
+        """A mark's notifications, or none for a mark missed before migration (its time has passed)."""
+        return [] if firing.missed else list(notifications)
 
     # --- the end ---------------------------------------------------------------------------
 

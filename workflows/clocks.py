@@ -18,6 +18,7 @@ from models.records import SlaEventRecord
 from models.sla import ClockStatus, Pause, SlaEventKind
 
 BREACH = "breach"
+MISSED = "missed before migration"
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,9 @@ class Firing:
     mark: Mark
     at: datetime
     due_at: datetime | None
+    missed: bool = False
+    """Due before the case was taken over from a legacy system (an event time in the past): a fact
+    to record, nobody to warn any more."""
 
     @property
     def key(self) -> str:
@@ -44,6 +48,8 @@ class Firing:
 
     def record(self, detail: str = "") -> SlaEventRecord:
         escalation = self.mark.escalation
+        if self.missed:
+            detail = "; ".join(filter(None, [MISSED, detail]))
         return SlaEventRecord(key=self.key, clock=self.clock, kind=self.mark.kind, at=self.at,
                               due_at=self.due_at, detail=detail,
                               level=escalation.level if escalation else None,

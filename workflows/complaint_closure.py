@@ -15,7 +15,7 @@ with workflow.unsafe.imports_passed_through():
     from models.records import CaseFacts, Channel, SlaEventRecord
     from models.sla import SlaEventKind
 
-    from .case import Actions, Case, check_event_time, invalid_input, local_date, process, refuse
+    from .case import Actions, Case, invalid_input, local_date, process, refuse
     from .clocks import Firing
     from .inbound import case_input
 
@@ -46,12 +46,12 @@ class ComplaintClosure(Case):
 
     @workflow.run
     async def run(self, complaint: ComplaintInput) -> ComplaintStatus:
-        policy = await self.begin(complaint.workflow_id, f"complaint {complaint.complaint_id!r}")
+        policy = await self.begin(complaint.workflow_id, f"complaint {complaint.complaint_id!r}",
+                                  ("received_at", self.received_at))
         received_day = local_date(self.received_at, policy.timezone)
-        check_event_time("received_at", self.received_at, policy)
         if complaint.event_date > received_day:
-            raise invalid_input(f"event_date: {complaint.event_date} is after the complaint was received "
-                                f"({received_day})")
+            raise invalid_input("event_date", f"{complaint.event_date} is after the complaint was received "
+                                              f"({received_day})")
         months = (policy.complaint.billing_appeal_months if complaint.category is ComplaintCategory.billing
                   else policy.complaint.other_appeal_months)
         self.outside_appeal_window = complaint.event_date < add_months(received_day, -months)
@@ -160,7 +160,7 @@ class ComplaintClosure(Case):
         await self.book.record(
             "reply-breach", reason="no written reply within the statutory period: eligible for appeal",
             sla_events=[firing.record("appeal-eligible (申诉办法 Art. 10(四))")], details={"appeal_eligible": True},
-            notifications=[self.to_customer("reply-breach", "complaint.appeal_eligible")])
+            notifications=self.unless_missed(firing, self.to_customer("reply-breach", "complaint.appeal_eligible")))
 
     async def _deemed(self, firing: Firing) -> None:
         self.confirmation = Confirmation.deemed

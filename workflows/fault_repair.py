@@ -20,7 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from models.records import CaseFacts, CompensationKind, CompensationRecord
     from models.sla import SlaEventKind
 
-    from .case import Actions, Case, call, check_event_time, iso, process, refuse
+    from .case import Actions, Case, call, iso, process, refuse
     from .clocks import Firing
     from .inbound import case_input
 
@@ -64,8 +64,7 @@ class FaultRepair(Case):
 
     @workflow.run
     async def run(self, ticket: FaultInput) -> FaultStatus:
-        policy = await self.begin(ticket.workflow_id, f"ticket {ticket.ticket_id!r}")
-        check_event_time("reported_at", self.reported_at, policy)
+        policy = await self.begin(ticket.workflow_id, f"ticket {ticket.ticket_id!r}", ("reported_at", self.reported_at))
         async with self.book.lock:  # human actions wait until the ticket is diagnosed
             for name, clock in ((RESPONSE, policy.fault.response_clock(ticket.severity)),
                                 (RESOLUTION, policy.fault.resolution_clock(ticket.severity)),
@@ -235,8 +234,9 @@ class FaultRepair(Case):
         await self.book.record(
             "statutory-breach", reason="not repaired within the statutory cap (条例 Art. 32): customer notified",
             sla_events=[firing.record("条例 Art. 32")], details={"statutory_breached": True},
-            notifications=[self.to_customer("statutory-breach", "fault.statutory_breach",
-                                            rental_waiver_expected=not self.ticket.terminal_equipment)])
+            notifications=self.unless_missed(firing, self.to_customer(
+                "statutory-breach", "fault.statutory_breach",
+                rental_waiver_expected=not self.ticket.terminal_equipment)))
 
     async def _waivers(self, periods: list[tuple[int, datetime, datetime]], cause: FaultCause
                        ) -> list[CompensationRecord]:

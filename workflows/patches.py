@@ -17,6 +17,11 @@ DUE_MARKS_KEPT = "due-marks-kept"
 first), so it fires at its own instant; before, they dropped it (it fired at the resume, or never)."""
 
 
+MIGRATED_MARKS = "migrated-marks"
+"""Issue 15: a mark due before the case started here (a backdated event time: a case taken over from
+a legacy system) is recorded as missed, telling nobody; before, it fired as a fresh warning."""
+
+
 def local_steps() -> bool:
     return workflow.patched(LOCAL_STEPS)
 
@@ -27,3 +32,7 @@ def recorded_signal_refusals() -> bool:
 
 def kept_due_marks() -> bool:
     return workflow.patched(DUE_MARKS_KEPT)
+
+
+def migrated_marks() -> bool:
+    return workflow.patched(MIGRATED_MARKS)

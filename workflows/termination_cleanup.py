@@ -5,7 +5,7 @@ are here; settlement and aftercare are in `workflows.termination_aftercare`."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
@@ -37,6 +37,7 @@ class TerminationCleanup(Aftercare):
     @case_input
     def __init__(self, request: TerminationInput) -> None:
         self.request = request
+        self.requested_at: datetime = request.requested_at or workflow.now()
         self.open_case(CaseType.termination, request.customer.customer_ref, request_id=request.request_id)
         self.stage = TerminationStage.received
         self.id_masked: str | None = None
@@ -52,22 +53,24 @@ class TerminationCleanup(Aftercare):
 
     @workflow.run
     async def run(self, request: TerminationInput) -> TerminationStatus:
-        policy = (await self.begin(request.workflow_id, f"request {request.request_id!r}")).termination
+        policy = (await self.begin(request.workflow_id, f"request {request.request_id!r}",
+                                   ("requested_at", self.requested_at))).termination
         facts = await call(Termination.check_request, CheckRequest(
             account_id=request.account_id, services=request.services, identity=request.identity),
             "check the account, ID and lines")
         self._refuse_invalid(facts)
         claim = await call(Termination.claim_account, self._claim(), f"claim account {request.account_id}")
         if not claim.claimed:
-            raise invalid_input(f"account_id: a termination of account {request.account_id} is already running "
-                                f"({claim.held_by}); one termination per account at a time")
+            raise invalid_input("account_id", f"a termination of account {request.account_id} is already running "
+                                              f"({claim.held_by}); one termination per account at a time")
         account = facts.account
         assert account is not None
         self.id_masked, self.contract_end = facts.id_masked, account.contract_end
         self.lines = [LineResult(line_id=f.line_id, service_type=f.service_type, outcome=LineOutcome.active)
                       for f in facts.lines if f.service_type is not None]  # all are: unknown lines were refused
         self.equipment = [e for e in account.equipment if e.state is EquipmentState.held]
-        months = _whole_months(local_date(workflow.now(), self.book.policy.timezone), account.contract_end)
+        asked = request.requested_at or workflow.now()  # the contract's months left when the customer asked
+        months = _whole_months(local_date(asked, self.book.policy.timezone), account.contract_end)
         self.fee_fen = min(policy.early_termination_fee_cap_fen, months * policy.early_termination_fee_per_month_fen)
         self.outstanding_fen = max(0, account.balance_fen + self.fee_fen)
 
@@ -173,7 +176,8 @@ class TerminationCleanup(Aftercare):
         request, until = self.request, self.book.clocks.deadlines().get(QUARANTINE)
         return TerminationStatus(
             **self.status_fields(), request_id=request.request_id, account_id=request.account_id, stage=self.stage,
-            reason=request.reason, port_out=request.port_out, id_type=request.identity.id_type,
+            reason=request.reason, requested_at=self.requested_at, port_out=request.port_out,
+            id_type=request.identity.id_type,
             id_masked=self.id_masked, outstanding_fen=self.outstanding_fen, early_termination_fee_fen=self.fee_fen,
             payments=self.payments, final_bill=self.final_bill, refund=self.refund,
             lines=[LineView(line_masked=mask(line.line_id), service_type=line.service_type, outcome=line.outcome,
@@ -186,21 +190,22 @@ class TerminationCleanup(Aftercare):
     def _refuse_invalid(self, facts: RequestFacts) -> None:
         request = self.request
         if not facts.account_found:
-            raise invalid_input(f"account_id: no account {request.account_id}")
+            raise invalid_input("account_id", f"no account {request.account_id}")
         if not facts.identity_matches:
-            raise invalid_input(f"identity: the ID document is not that of the holder of account {request.account_id}")
+            raise invalid_input("identity", f"the ID document is not that of the holder of account "
+                                            f"{request.account_id}")
         account = facts.account
         assert account is not None
         if account.customer_ref != request.customer.customer_ref:
-            raise invalid_input(f"customer.customer_ref: account {request.account_id} belongs to another customer")
+            raise invalid_input("customer.customer_ref", f"account {request.account_id} belongs to another customer")
         if not account.active:
-            raise invalid_input(f"account_id: account {request.account_id} is already terminated")
+            raise invalid_input("account_id", f"account {request.account_id} is already terminated")
         unknown = [str(i + 1) for i, line in enumerate(facts.lines) if line.service_type is None]
         if unknown:
-            raise invalid_input(f"services: line(s) {', '.join(unknown)} are not active lines of account "
-                                f"{request.account_id}")
+            raise invalid_input("services", f"line(s) {', '.join(unknown)} are not active lines of account "
+                                            f"{request.account_id}")
         if request.port_out and not any(line.service_type in PORTABLE_SERVICES for line in facts.lines):
-            raise invalid_input("port_out: none of these lines is a mobile number (携号转网 ports mobile numbers)")
+            raise invalid_input("port_out", "none of these lines is a mobile number (携号转网 ports mobile numbers)")
 
     async def _receive(self, balance_fen: int, months: int) -> None:
         policy, request, now = self.book.policy.termination, self.request, workflow.now()
@@ -208,7 +213,8 @@ class TerminationCleanup(Aftercare):
         reason = f"termination of {len(request.services)} line(s) requested ({request.reason})"
         if self.outstanding_fen:
             self.stage = TerminationStage.awaiting_payment
-            await self.open_window(PAYMENT, policy.payment, now, self._unpaid, self._payment_reminder)
+            await self.open_window(PAYMENT, policy.payment, request.requested_at or now, self._unpaid,
+                                   self._payment_reminder)
             due = self.book.clocks.deadlines()[PAYMENT]
             notes.append(self.to_customer("received", "termination.payment_due", amount_fen=self.outstanding_fen,
                                           early_termination_fee_fen=self.fee_fen, due_at=due.isoformat()))
@@ -218,6 +224,7 @@ class TerminationCleanup(Aftercare):
         await self.record_opening(
             "received", to_state=TerminationState.active, contact=request.customer, reason=reason, notifications=notes,
             details={"account_id": request.account_id, "reason": request.reason, "port_out": request.port_out,
+                     "requested_at": self.requested_at.isoformat(),
                      "services": [str(line.service_type) for line in self.lines], "id_type": request.identity.id_type,
                      "id_masked": self.id_masked, "balance_fen": balance_fen, "early_termination_fee_fen": self.fee_fen,
                      "contract_months_left": months, "outstanding_fen": self.outstanding_fen,
