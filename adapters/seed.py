@@ -4,6 +4,7 @@ what is missing. `python -m starter.seed RUN_ID` runs `seed_demo` on the configu
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import date
 
@@ -12,7 +13,7 @@ import sqlalchemy as sa
 from edge.id_hash import HashKeyRing, id_hash
 from models.catalog import ServiceType
 from models.identity import IdentityDocument, IdType, VerificationSource
-from models.termination import EquipmentKind
+from models.termination import EquipmentKind, TerminationInput
 
 from .billing import seed_account
 from .deprovisioning import seed_line
@@ -47,3 +48,16 @@ def seed_demo(engine: sa.Engine, run_id: str, keys: HashKeyRing) -> None:
     account, mobile, modem = demo_account(run_id)
     seed_subscriber(engine, account, "CUST-3001", DEMO_ID, [(ServiceType.mobile, mobile)], keys=keys,
                     balance_fen=3000, equipment=[(modem, EquipmentKind.optical_modem)])
+
+
+MOBILE_NUMBER = re.compile(r"^1[3-9][0-9]{9}$")
+
+
+def seed_for_termination(engine: sa.Engine, request: TerminationInput, keys: HashKeyRing) -> None:
+    """The subscriber a termination request names, in service: its account, its lines (a mobile
+    number as a mobile line, any other line as broadband), held by the person of its ID, and one
+    rented modem `ONT-<account id>`. For trying a termination on a development stack."""
+    lines = [(ServiceType.mobile if MOBILE_NUMBER.match(line) else ServiceType.broadband, line)
+             for line in request.services]
+    seed_subscriber(engine, request.account_id, request.customer.customer_ref, request.identity, lines, keys=keys,
+                    equipment=[(f"ONT-{request.account_id}", EquipmentKind.optical_modem)])
