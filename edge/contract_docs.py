@@ -68,7 +68,7 @@ class Source:
     queries: dict[str, str] = field(default_factory=dict)
     invalid_inputs: list[str] = field(default_factory=list)
     event_times: list[str] = field(default_factory=list)
-    """Input fields checked with `check_event_time` (not in the future, not too far back)."""
+    """The input's event-time field, which `begin` checks (not in the future, not too far back)."""
 
     def value(self, node: ast.expr) -> Any:
         """A module-level constant's value: a string, or a tuple of names (enum members)."""
@@ -142,11 +142,15 @@ def read_source(paths: list[Path]) -> Source:
                 if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
                     source.methods[item.name] = item
     for tree in trees:
-        for call in _calls(tree, "invalid_input"):
-            message = _render(call.args[0], {})
-            if message is not None:
-                source.invalid_inputs.append(message)
-        source.event_times += [source.value(call.args[0]) for call in _calls(tree, "check_event_time")]
+        for call in _calls(tree, "invalid_input"):  # invalid_input(field, problem)
+            field_name, problem = (_render(a, {}) for a in call.args)
+            if field_name is not None and problem is not None:
+                source.invalid_inputs.append(f"{field_name}: {problem}")
+        for call in ast.walk(tree):  # self.begin(workflow_id, what, (field, instant))
+            if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr == "begin":
+                event_time = call.args[2] if len(call.args) > 2 else _keyword(call, "event_time")
+                if isinstance(event_time, ast.Tuple):
+                    source.event_times.append(source.value(event_time.elts[0]))
     for method in list(source.methods.values()):
         for decorator in method.decorator_list:
             if not isinstance(decorator, ast.Call):
@@ -301,8 +305,8 @@ STATUS_MEANINGS = {
     "confirmation": "the customer's confirmation: given, or deemed after silence",
     "closure_submitted": "whether the closure report is in",
     "reopenings": "how many times the customer reopened the case",
-    "received_at": "when the complaint was received (the reply clock counts from it)",
-    "reported_at": "when the fault was reported (the clocks count from it)",
+    "received_at": "when the case was received (the input's `received_at`, else the case's start)",
+    "reported_at": "when the fault was reported (the input's `reported_at`, else the case's start)",
     "terminal_equipment_reported": "the input's `terminal_equipment`",
     "line_test": "the remote line test's outcome and message",
     "first_response_at": "when the first response was made (diagnostic acknowledgement or dispatch)",
@@ -407,7 +411,7 @@ def status_rows(model: type[BaseModel]) -> list[tuple[str, str, str]]:
             continue
         target = _ref(prop, root)
         kind = f"object ({target['title']})" if target.get("type") == "object" else _type(prop, root)
-        meaning = STATUS_MEANINGS.get(name) or prop.get("description")
+        meaning = prop.get("description") or STATUS_MEANINGS.get(name)
         if meaning is None:
             raise ValueError(f"{model.__name__}.{name}: no meaning: give the field a description, or add it to "
                              "edge.contract_docs.STATUS_MEANINGS")
@@ -610,7 +614,8 @@ PROCESSES_DOCS = (
                   "mark; at its end the application is `cancelled`",
                   lambda p: [("", p.application.supplement)],
                   numbered="one per request for materials; `supplement_rounds` is the current one"),
-            Clock("REVIEW", "SLA clock", "when the pre-review has passed",
+            Clock("REVIEW", "SLA clock", "when the pre-review has passed; at `received_at` when the input gives one "
+                                         "and the materials were complete on receipt",
                   "paused while materials are awaited (`request_supplement`), resumed when they are in; stopped "
                   "by `approve`", lambda p: [("", p.application.review)]),
             Clock("PROVISIONING", "SLA clock", "at the approval, or at the start of `requested_start_date` if later",
@@ -753,7 +758,7 @@ PROCESSES_DOCS = (
                   ("stage `retention`", "end of the retention period (erasure of personal data)"),
                   ("stage `closed` or `cancelled`", "none (`null`)")),
         clocks=(
-            Clock("PAYMENT", "window", "at intake, when something is owed",
+            Clock("PAYMENT", "window", "at `requested_at` (default: the start), when something is owed",
                   "closed once payments cover `outstanding_fen`; a reminder at its warning mark; at its end the "
                   "request is `cancelled` and the arrears desk takes the debt",
                   lambda p: [("", p.termination.payment)]),
@@ -778,8 +783,9 @@ PROCESSES_DOCS = (
                  "Booked while the request awaits payment (once per `reference`); a payment that was not due "
                  "becomes credit, refunded with the final bill. Ignored once billing has stopped."},
         notes=("The early-termination fee is {p.termination.early_termination_fee_per_month_fen} fen per whole "
-               "month left of the contract period, at most {p.termination.early_termination_fee_cap_fen} fen; it "
-               "is part of `outstanding_fen` and shows in `early_termination_fee_fen`.",
+               "month of the contract period left on the day of `requested_at`, at most "
+               "{p.termination.early_termination_fee_cap_fen} fen; it is part of `outstanding_fen` and shows in "
+               "`early_termination_fee_fen`.",
                "Mobile numbers of a `port_out` request leave the pool (`ported_out`) instead of resting in "
                "quarantine.")),
 )
@@ -852,7 +858,8 @@ def render_process(process: Process, policy: Policy) -> str:
     if source.event_times:
         out += ["", "Event times (" + ", ".join(f"`{f}`" for f in source.event_times) + ") may lie at most "
                 f"{span(policy.clock_skew)} ahead of the worker's clock (policy `clock_skew`) and at most "
-                f"{span(policy.backdating_limit)} back (`backdating_limit`); the clocks count from them."]
+                f"{span(policy.backdating_limit)} back (`backdating_limit`); the clocks count from them. How a case "
+                "is taken over from a legacy system, with marks already passed: [docs/migration.md](../migration.md)."]
     if process.notes:
         out += ["", *(f"- {note.format(p=policy)}" for note in process.notes)]
 
@@ -927,7 +934,7 @@ def render_process(process: Process, policy: Policy) -> str:
             "[common rules](README.md#errors)). The case fails at once, or the update is refused.",
             "- `InvalidInput`: the input is well-formed but impossible; the case fails at once, writing nothing "
             "of its own. Its messages:"]
-    invalid = [f"workflow id must be '{contract.id_prefix}…' for …, not …", *source.invalid_inputs]
+    invalid = [f"workflow_id: must be '{contract.id_prefix}…' for …, not …", *source.invalid_inputs]
     invalid += [f"{f}: must not be in the future" for f in source.event_times]
     invalid += [f"{f}: lies more than {policy.backdating_limit.days} days before the case starts (policy "
                 "backdating_limit)"
@@ -1018,9 +1025,11 @@ repeats is numbered by its rung (`escalation-hierarchic-3`). A window's warning 
 (`breach` in `fired`) is a step of the process, not an SLA breach. A clock that is stopped leaves
 `deadlines` but stays in `clocks`."""
 
-INDEX_ERRORS = """Every refusal is a non-retryable Temporal `ApplicationError`: its `type` names the kind, its message
-names the fields and the problem (never the values, which may be personal data), and its first detail
-lists them for programs: `{"problems": [{"field": "customer.phone", "problem": "…"}]}`.
+INDEX_ERRORS = """Every refusal is a non-retryable Temporal `ApplicationError`: its `type` names the kind and its
+message says what is wrong, naming fields, never their values (they may be personal data). Its first detail is
+for programs: for `ValidationError` and `InvalidInput` the list of problems by field path,
+`{"problems": [{"field": "customer.phone", "problem": "…"}]}`; for `InvalidAction` the action and the
+state it was refused in, `{"action": "send_reply", "state": "acknowledged"}`.
 
 | error type | where | meaning |
 |---|---|---|

@@ -139,8 +139,8 @@ APPLICATION = Example(
     workflow_type="ApplicationReview",
     workflow_id="application-EX1",
     id_field="application_id",
-    # The published example's requested_start_date is a fixed day; the case refuses a day before
-    # today, so the loader moves it to today.
+    # The published example's requested_start_date is a fixed day; the case refuses a day before the
+    # day it is received (without received_at: today), so the loader moves it to today.
     input={**load("ApplicationReview", "input"), "requested_start_date": TODAY},
     updates=_arguments("ApplicationReview", "update"),
     signals=_arguments("ApplicationReview", "signal"),
