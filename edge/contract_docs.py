@@ -146,9 +146,9 @@ def read_source(paths: list[Path]) -> Source:
             field_name, problem = (_render(a, {}) for a in call.args)
             if field_name is not None and problem is not None:
                 source.invalid_inputs.append(f"{field_name}: {problem}")
-        for call in ast.walk(tree):  # self.begin(workflow_id, what, (field, instant))
-            if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr == "begin":
-                event_time = call.args[2] if len(call.args) > 2 else _keyword(call, "event_time")
+        for node in ast.walk(tree):  # self.begin(workflow_id, what, (field, instant))
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "begin":
+                event_time = node.args[2] if len(node.args) > 2 else _keyword(node, "event_time")
                 if isinstance(event_time, ast.Tuple):
                     source.event_times.append(source.value(event_time.elts[0]))
     for method in list(source.methods.values()):
