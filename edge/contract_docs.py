@@ -559,6 +559,8 @@ class Process:
     """When the actions that declare no states (their checks decide) are allowed, in words."""
     stage_enum: type[StrEnum] | None = None
     stages: dict[str, str] = field(default_factory=dict)
+    update_notes: dict[str, str] = field(default_factory=dict)
+    """What a reader of an update's example must know."""
     notes: tuple[str, ...] = ()
 
     @property
@@ -648,7 +650,8 @@ PROCESSES_DOCS = (
                           "reopen window ends, then final.",
                 "cancelled": "Cancelled before the repair (final)."},
         drive=("Start the case with the input: the line test runs and the ticket waits in `pending` (or ends "
-               "`rejected` when the network does not know `service_id`).",
+               "`rejected` when the network does not know `service_id`; in development `python -m starter.seed` "
+               "puts the example's `BB-1001` in place, [docs/outside-systems.md](../outside-systems.md)).",
                "`assign_technician` → `inProgress` (call it again to reassign).",
                "Optionally `hold` (customer unavailable: the operator's clocks pause) and `resume`.",
                "`resolve` with the cause code and fix → `resolved`.",
@@ -738,7 +741,9 @@ PROCESSES_DOCS = (
                 "cancelled": "The request was cancelled."},
         drive=("Put the account in place: the account, its lines and the holder's ID must exist in billing and "
                "the inventory, and `customer.customer_ref` must be the account's; otherwise the case fails with "
-               "`InvalidInput`. One termination per account runs at a time.",
+               "`InvalidInput`. In development `python -m starter.seed --subscriber "
+               "examples/TerminationCleanup.input.json` does that ([docs/outside-systems.md]"
+               "(../outside-systems.md)). One termination per account runs at a time.",
                "Start the case with the input → `active`. If something is owed, `stage` is `awaiting_payment` "
                "(`outstanding_fen`, the `payment` window); billing sends `payment_received` signals until it is "
                "paid. Until then the customer may `cancel`.",
@@ -748,6 +753,8 @@ PROCESSES_DOCS = (
                "handed back. While a number is in quarantine: `reclaim_number` by its last holder.",
                "The case closes by itself once the aftercare windows and the retention period are over "
                "(personal data erased)."),
+        update_notes={"reclaim_number": "The example is well-formed, but the example case's only line is "
+                                        "broadband (no number): sent to that case, it is refused."},
         allowed_when={"reclaim_number": "`terminated`, while the number is in quarantine",
                       "cancel": "`active`, while the request awaits payment (stage `received` or `awaiting_payment`)"},
         awaiting=(("stage `received`", "checks of the account, ID and lines"),
@@ -856,9 +863,10 @@ def render_process(process: Process, policy: Policy) -> str:
     out += ["", "## Input", "", f"One JSON object: {_files(f'{wt}.input')}.", "", "```json",
             _example(f"{wt}.input.json"), "```", "", fields_table(contract.input, f"{wt}.input")]
     if source.event_times:
-        out += ["", "Event times (" + ", ".join(f"`{f}`" for f in source.event_times) + ") may lie at most "
+        out += ["", "The event time (" + ", ".join(f"`{f}`" for f in source.event_times) + ") may lie at most "
                 f"{span(policy.clock_skew)} ahead of the worker's clock (policy `clock_skew`) and at most "
-                f"{span(policy.backdating_limit)} back (`backdating_limit`); the clocks count from them. How a case "
+                f"{span(policy.backdating_limit)} back (`backdating_limit`); the deadlines below that start at it "
+                "count from it. How a case "
                 "is taken over from a legacy system, with marks already passed: [docs/migration.md](../migration.md)."]
     if process.notes:
         out += ["", *(f"- {note.format(p=policy)}" for note in process.notes)]
@@ -892,6 +900,8 @@ def render_process(process: Process, policy: Policy) -> str:
             out.append(f"- Allowed in {process.allowed_when[name]} (its checks decide).")
         out += [f"- Refused: \"{message}\"." for message in action.refusals
                 if message != f"{source.text('NOUN')} is …: {action.refusal}"]
+        if name in process.update_notes:
+            out += ["", process.update_notes[name]]
 
     out += ["", "## Signals (facts from other systems)", ""]
     if contract.signals:
