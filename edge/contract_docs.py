@@ -838,7 +838,10 @@ def _clock_rows(process: Process, source: Source, policy: Policy) -> list[Sequen
         warnings = sorted({warning_text(w, c) for _, c in variants for w in c.warnings})
         marks = ", ".join(warnings) or "none"
         marks += f"; `{BREACH}` at the end" if clock.kind == "SLA clock" else "; its end is no breach"
-        sources = "; ".join(dict.fromkeys(c.source for _, c in variants))
+        unique = list(dict.fromkeys(c.source for _, c in variants))
+        shared = unique[0].rpartition(": ")[0]  # one source per variant: "<source>: critical response", …
+        sources = shared if len(unique) > 1 and all(u.startswith(f"{shared}: ") for u in unique) else \
+            "; ".join(unique)
         name = source.text(clock.constant)
         name = f"`{name}-1`, `{name}-2`, … ({clock.numbered})" if clock.numbered else f"`{name}`"
         rows.append((name, clock.kind, clock.starts, budget, marks,
