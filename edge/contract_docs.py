@@ -1023,7 +1023,22 @@ INDEX_RULES = """## JSON
   reused, and a second start with a used id is refused ("already exists" / "already running").
 - Human actions are **updates** by name, each with one JSON object; they answer with the case's status.
 - Other systems report facts by **signal** (fire-and-forget).
-- The **query** `status` (no argument) tells where the case stands."""
+- The **query** `status` (no argument) tells where the case stands.
+
+With the `temporal` CLI, in a shell set up as the README's "Driving a case from the shell" says
+([README.md](../../README.md): the server address and the codec that encrypts every payload), from the
+repository's root:
+
+```bash
+temporal workflow start --type ComplaintClosure --task-queue telecom-service \\
+  --workflow-id complaint-EX1 --id-reuse-policy RejectDuplicate --fail-existing \\
+  --input "$(cat examples/ComplaintClosure.input.json)"
+temporal workflow update execute --workflow-id complaint-EX1 --name assign_handler \\
+  --input "$(cat examples/ComplaintClosure.update.assign_handler.json)" -o json
+temporal workflow query --workflow-id complaint-EX1 --name status -o json
+temporal workflow signal --workflow-id termination-EX1 --name payment_received \\
+  --input "$(cat examples/TerminationCleanup.signal.payment_received.json)"
+```"""
 
 INDEX_IDS = ("The workflow id is the prefix and the case id (`complaint-C1`); a start whose workflow id "
              "does not match its input fails with `InvalidInput`. Staff ids name operator accounts, never people.")
