@@ -71,7 +71,8 @@ class Source:
     """The input's event-time field, which `begin` checks (not in the future, not too far back)."""
 
     def value(self, node: ast.expr) -> Any:
-        """A module-level constant's value: a string, or a tuple of names (enum members)."""
+        """A constant's value (module or class level, or imported from models/): a string, or a tuple of
+        names (enum members)."""
         if isinstance(node, ast.Constant):
             return node.value
         if isinstance(node, ast.Name):
@@ -110,6 +111,15 @@ def _render(node: ast.expr, bindings: dict[str, str]) -> str | None:
     return None
 
 
+def _text(node: ast.expr, bindings: dict[str, str]) -> str:
+    """A message the docs must quote: one they cannot read is an error, not a gap."""
+    text = _render(node, bindings)
+    if text is None:
+        raise ValueError(f"line {node.lineno}: cannot read {ast.unparse(node)!r} statically: use a literal or "
+                         "an f-string")
+    return text
+
+
 def _calls(node: ast.AST, name: str) -> Iterator[ast.Call]:
     for call in ast.walk(node):
         if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == name:
@@ -137,15 +147,14 @@ def read_source(paths: list[Path]) -> Source:
                         for name, value in zip(target.elts, node.value.elts, strict=True):
                             assert isinstance(name, ast.Name)
                             source.constants[name.id] = value
-        for cls in (n for n in tree.body if isinstance(n, ast.ClassDef)):
+        for cls in classes:
             for item in cls.body:
                 if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
                     source.methods[item.name] = item
     for tree in trees:
         for call in _calls(tree, "invalid_input"):  # invalid_input(field, problem)
-            field_name, problem = (_render(a, {}) for a in call.args)
-            if field_name is not None and problem is not None:
-                source.invalid_inputs.append(f"{field_name}: {problem}")
+            field_name, problem = (_text(a, {}) for a in call.args)
+            source.invalid_inputs.append(f"{field_name}: {problem}")
         for node in ast.walk(tree):  # self.begin(workflow_id, what, (field, instant))
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "begin":
                 event_time = node.args[2] if len(node.args) > 2 else _keyword(node, "event_time")
@@ -186,9 +195,7 @@ def _refusals(source: Source, node: ast.AST, bindings: dict[str, str], seen: set
         if not isinstance(call, ast.Call):
             continue
         if isinstance(call.func, ast.Name) and call.func.id == "refuse":
-            message = _render(call.args[0], bindings)
-            if message is not None:
-                yield message
+            yield _text(call.args[0], bindings)
         elif (isinstance(call.func, ast.Attribute) and isinstance(call.func.value, ast.Name)
               and call.func.value.id == "self" and call.func.attr in source.methods
               and call.func.attr not in seen):
