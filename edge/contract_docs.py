@@ -566,6 +566,7 @@ class Process:
     """When the actions that declare no states (their checks decide) are allowed, in words."""
     stage_enum: type[StrEnum] | None = None
     stages: dict[str, str] = field(default_factory=dict)
+    """Meanings of the stages whose enum member has no docstring."""
     update_notes: dict[str, str] = field(default_factory=dict)
     """What a reader of an update's example must know."""
     notes: tuple[str, ...] = ()
@@ -655,7 +656,8 @@ PROCESSES_DOCS = (
         states={"inProgress": "A technician is assigned and repairs the fault.",
                 "closed": "Confirmed, or no answer within the confirmation window; still reopenable until the "
                           "reopen window ends, then final.",
-                "cancelled": "Cancelled before the repair (final)."},
+                "cancelled": "Cancelled before the repair (final).",
+                "rejected": "The network does not know the service id (final)."},
         drive=("Start the case with the input: the line test runs and the ticket waits in `pending` (or ends "
                "`rejected` when the network does not know `service_id`; in development `python -m starter.seed` "
                "puts the example's `BB-1001` in place, [docs/outside-systems.md](../outside-systems.md)).",
@@ -851,7 +853,8 @@ def _clock_rows(process: Process, source: Source, policy: Policy) -> list[Sequen
             "; ".join(unique)
         name = source.text(clock.constant)
         name = f"`{name}-1`, `{name}-2`, … ({clock.numbered})" if clock.numbered else f"`{name}`"
-        rows.append((name, clock.kind, clock.starts, budget, marks,
+        basis = " / ".join(dict.fromkeys(str(c.basis) for _, c in variants))
+        rows.append((name, clock.kind, clock.starts, budget, basis, marks,
                      escalation_text(first.escalations) if first.escalations else "none", clock.ends, sources))
     return rows
 
@@ -940,7 +943,7 @@ def render_process(process: Process, policy: Policy) -> str:
             "never a breach. Budgets on the working basis count working days of the mainland-China calendar "
             "(with 调休). Numbers are the built-in policy's (`models/policy.py`); a case keeps the policy version "
             "it started with (`status.policy_version`).", "",
-            table(("name", "kind", "starts", "budget", "marks", "escalation", "stops or ends", "source"),
+            table(("name", "kind", "starts", "budget", "basis", "marks", "escalation", "stops or ends", "source"),
                   _clock_rows(process, source, policy))]
 
     out += ["", "## Status", "",
