@@ -417,7 +417,9 @@ def status_rows(model: type[BaseModel]) -> list[tuple[str, str, str]]:
         if name in CaseStatus.model_fields:
             continue
         target = _ref(prop, root)
-        kind = f"object ({target['title']})" if target.get("type") == "object" else _type(prop, root)
+        nullable = any(o.get("type") == "null" for o in prop.get("anyOf", []))
+        kind = (f"object ({target['title']})" + (" or `null`" if nullable else "")
+                if target.get("type") == "object" else _type(prop, root))
         meaning = prop.get("description") or STATUS_MEANINGS.get(name)
         if meaning is None:
             raise ValueError(f"{model.__name__}.{name}: no meaning: give the field a description, or add it to "
