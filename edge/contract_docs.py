@@ -1044,12 +1044,12 @@ repository's root:
 ```bash
 temporal workflow start --type ComplaintClosure --task-queue telecom-service \\
   --workflow-id complaint-EX1 --id-reuse-policy RejectDuplicate --fail-existing \\
-  --input "$(cat examples/ComplaintClosure.input.json)"
+  --input-file examples/ComplaintClosure.input.json
 temporal workflow update execute --workflow-id complaint-EX1 --name assign_handler \\
-  --input "$(cat examples/ComplaintClosure.update.assign_handler.json)" -o json
+  --input-file examples/ComplaintClosure.update.assign_handler.json -o json
 temporal workflow query --workflow-id complaint-EX1 --name status -o json
 temporal workflow signal --workflow-id termination-EX1 --name payment_received \\
-  --input "$(cat examples/TerminationCleanup.signal.payment_received.json)"
+  --input-file examples/TerminationCleanup.signal.payment_received.json
 ```"""
 
 INDEX_IDS = ("The workflow id is the prefix and the case id (`complaint-C1`); a start whose workflow id "
