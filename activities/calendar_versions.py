@@ -48,7 +48,7 @@ class CalendarVersions:
         with Session(self.engine) as session:
             row = session.get(CalendarVersion, version)
         if row is None:
-            raise ValueError(f"no calendar version {version}")
+            raise LookupError(f"no calendar version {version} is published")
         return self.base.then(_overrides(row))
 
     def publish(self, change: CalendarOverrides, source: str, at: datetime) -> tuple[int, date | None]:

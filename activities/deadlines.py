@@ -6,11 +6,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from models.sla import DueTimeRequest, DueTimes
 
 from .calendar import CalendarOverrides, WorkingCalendar
 from .calendar_versions import CalendarVersions
+
+UNKNOWN_CALENDAR_VERSION = "UnknownCalendarVersion"
 
 
 class DueTimeCalculator:
@@ -29,7 +32,10 @@ class DueTimeCalculator:
     def compute_due_times(self, request: DueTimeRequest) -> DueTimes:
         # Read at every call: a version published a moment ago is in force (no worker restart).
         version = max(self.versions.newest(), request.calendar_version) if self.versions else 0
-        calendar = self.calendar(request.timezone, version)
+        try:
+            calendar = self.calendar(request.timezone, version)
+        except LookupError as unknown:  # a version asked for that was never published: no retry helps
+            raise ApplicationError(str(unknown), type=UNKNOWN_CALENDAR_VERSION, non_retryable=True) from None
         elapsed = (calendar.working_time_between(request.since, request.start)
                    if request.since is not None else timedelta(0))
         return DueTimes(elapsed=elapsed, calendar_version=version,

@@ -5,18 +5,21 @@ coming year-end, where the `holidays` package only estimates the next year."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import Session, select
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
 
 from activities.calendar import CalendarOverrides, WorkingCalendar
 from activities.calendar_versions import CalendarVersions
 from activities.deadlines import DueTimeCalculator
 from activities.tables import CalendarVersion, CaseEvent, SlaEvent
 from models.application import Approve, RequestSupplement, SupplyMaterials
-from models.calendar import CalendarChangeStatus, workflow_id
+from models.calendar import CalendarChanged, CalendarChangeStatus, workflow_id
 from models.catalog import MaterialKind
 from models.sla import DueTimeRequest
 from starter import Applications, Complaints
@@ -86,7 +89,7 @@ def test_due_times_use_the_newest_version_at_once_and_never_an_older_than_asked(
     publish(engine, working_days=[date(2027, 1, 9)])
     after = calculator.compute_due_times(request)  # the same worker, no restart
     assert after.calendar_version == 1 and after.instants == [local(date(2027, 1, 10), 0)]
-    with pytest.raises(ValueError, match="no calendar version 2"):
+    with pytest.raises(ApplicationError, match="no calendar version 2 is published"):
         calculator.compute_due_times(request.model_copy(update={"calendar_version": 2}))
 
 
@@ -186,3 +189,25 @@ async def test_a_rollout_published_while_no_worker_runs_reaches_the_case_once_a_
         status = await applications.status("A1")
         assert status.deadlines["review"] == estimated + DAY
         assert next(c for c in status.clocks if c.name == "review").calendar_version == 1
+
+
+async def test_a_version_never_published_is_refused_and_changes_nothing(env, engine):
+    applications = Applications(env.client, TEST_QUEUE)
+    async with build_worker(env.client, engine, task_queue=TEST_QUEUE):
+        await applications.start(application())
+        for _ in range(500):  # pre-review done, review clock running
+            if "pre-reviewed" in steps(engine, "application-A1"):
+                break
+            await asyncio.sleep(0.02)
+        due = (await applications.status("A1")).deadlines["review"]
+        with pytest.raises(WorkflowUpdateFailedError) as refused:
+            await applications.handle("A1").execute_update("calendar_changed", CalendarChanged(version=7))
+        assert refused.value.cause.type == "InvalidInput"
+        assert refused.value.cause.details[0] == {"problems": [
+            {"field": "version", "problem": "no calendar version 7 is published"}]}
+        await applications.request_supplement("A1", RequestSupplement(materials=[MaterialKind.address_proof],
+                                                                      actor="r.zhao"))
+        status = await applications.supply_materials("A1", SupplyMaterials(
+            materials=[{"kind": "address_proof", "document_id": "DOC-9"}], actor="customer"))
+        assert status.deadlines["review"] > due  # due times are still computed: the case is not wedged
+        assert "calendar-v7" not in steps(engine, "application-A1")

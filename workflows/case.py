@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 from pydantic import ValidationError
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.workflow import UpdateMethodMultiParam
 
 with workflow.unsafe.imports_passed_through():
@@ -300,7 +300,13 @@ class Case(UnknownNames):
         async with self.book.acting():
             if self.ended:
                 return CalendarMoves(version=change.version)
-            moves = await self.book.clocks.recalculate(change.version, workflow.now())
+            try:
+                moves = await self.book.clocks.recalculate(change.version, workflow.now())
+            # The version asked for does not exist (a local activity's error arrives unwrapped): nothing changed.
+            except (ActivityError, ApplicationError) as failed:
+                cause = failed.cause if isinstance(failed, ActivityError) and failed.cause else failed
+                raise invalid_input("version", cause.message if isinstance(cause, ApplicationError) else str(cause)
+                                    ) from None
             if moves:
                 step = f"calendar-v{change.version}"
                 await self.book.record(step, reason=f"calendar version {change.version}: " + "; ".join(

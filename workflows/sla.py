@@ -59,20 +59,28 @@ class SlaClocks(ClockSet):
     async def recalculate(self, version: int, now: datetime) -> list[ClockMove]:
         """A calendar version was published: each running working-day clock computed under an older one
         schedules its marks again from the same start with the same consumed time (its pauses are in
-        it). Fired marks stay fired; calendar-day clocks never move."""
+        it). Fired marks stay fired; calendar-day clocks never move. All due times are computed before
+        any clock changes: a version that cannot be read changes nothing."""
+        stale = [c for c in self._clocks.values() if c.policy.basis is Basis.working and c.segment_start is not None
+                 and c.calendar_version < version and c.pending()[0]]
+        computed = []
+        for clock in stale:
+            marks, offsets = clock.pending()
+            assert clock.segment_start is not None
+            request = DueTimeRequest(timezone=self.timezone, start=clock.segment_start, offsets=offsets,
+                                     calendar_version=max(self.calendar_version, version))
+            computed.append((clock, marks, await _due_times(request, f"{clock.name} due times (calendar v{version})")))
         self.calendar_version = max(self.calendar_version, version)
         moves = []
-        for clock in self._clocks.values():
-            if clock.policy.basis is Basis.working and clock.segment_start is not None \
-                    and clock.calendar_version < version and clock.pending()[0]:
-                before = clock.due_at
-                await self._schedule(clock, now)
-                if clock.due_at != before:
-                    moves.append(ClockMove(clock=clock.name, old_due=before, new_due=clock.due_at))
+        for clock, marks, result in computed:
+            before = clock.due_at
+            clock.reschedule(marks, result.instants, result.calendar_version, now)
+            self.changed = True
+            if clock.due_at != before:
+                moves.append(ClockMove(clock=clock.name, old_due=before, new_due=clock.due_at))
         return moves
 
-    async def _schedule(self, clock: SlaClock, now: datetime | None = None) -> None:
-        """`now`: set when a calendar change reschedules the clock."""
+    async def _schedule(self, clock: SlaClock) -> None:
         marks, offsets = clock.pending()
         assert clock.segment_start is not None
         if clock.policy.basis is Basis.calendar:
@@ -81,11 +89,8 @@ class SlaClocks(ClockSet):
             request = DueTimeRequest(timezone=self.timezone, start=clock.segment_start, offsets=offsets,
                                      calendar_version=self.calendar_version)
             result = await _due_times(request, f"{clock.name} due times (working days)")
-            if now is None:
-                clock.schedule(marks, result.instants)
-                clock.calendar_version = result.calendar_version
-            else:
-                clock.reschedule(marks, result.instants, result.calendar_version, now)
+            clock.schedule(marks, result.instants)
+            clock.calendar_version = result.calendar_version
         self.changed = True
 
     async def _elapsed(self, clock: SlaClock, since: datetime, until: datetime) -> timedelta:
