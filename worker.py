@@ -24,6 +24,7 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.calendar import CalendarOverrides, load_overrides
+from activities.calendar_versions import CalendarRollout, CalendarVersions
 from activities.database import make_engine, upgrade
 from activities.deadlines import DueTimeCalculator
 from activities.inventory import InventoryChecks
@@ -45,6 +46,7 @@ from models.common import TASK_QUEUE
 from models.policy import Policy
 from workflows.application_review import ApplicationReview
 from workflows.boundary import BoundaryInterceptor
+from workflows.calendar_change import CalendarChange
 from workflows.complaint_closure import ComplaintClosure
 from workflows.fault_repair import FaultRepair
 from workflows.termination_cleanup import TerminationCleanup
@@ -80,13 +82,15 @@ def build_worker(client: Client, engine: sa.Engine, *, policy: Policy | None = N
     workflows = [w for w in WORKFLOWS if _name(w) not in replaced] + list(extra_workflows)
     id_keys = id_keys or development_keys()
     records = CaseRecords(engine, policy or Policy(), notifier)
-    due_times = DueTimeCalculator(calendar)
+    due_times = DueTimeCalculator(calendar, CalendarVersions(engine, calendar))
+    rollout = CalendarRollout(engine, client)
     lines = NetworkActivities(network or DatabaseNetwork(engine))
     stock = inventory or DatabaseInventory(engine)
     checks, oss = InventoryChecks(stock, id_keys), Provisioning(provisioning or DatabaseOss(engine, stock))
     return Worker(
-        client, task_queue=task_queue, workflows=[*workflows, UnknownWorkflow],
+        client, task_queue=task_queue, workflows=[*workflows, CalendarChange, UnknownWorkflow],
         activities=[records.load_policy, records.record_transition, due_times.compute_due_times,
+                    rollout.find_affected_cases, rollout.tell_cases,
                     checks.pre_review, oss.submit_order, oss.record_activation,
                     lines.run_line_test, lines.look_up_service,
                     *termination_activities(engine, id_keys, billing, deprovisioning), *extra_activities],

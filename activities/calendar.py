@@ -35,6 +35,14 @@ class CalendarOverrides:
             days = ", ".join(sorted(d.isoformat() for d in both))
             raise ValueError(f"days listed as both holidays and working_days: {days}")
 
+    def then(self, change: CalendarOverrides) -> CalendarOverrides:
+        """These days with a later change applied: where they disagree, the change wins."""
+        return CalendarOverrides(holidays=(self.holidays - change.working_days) | change.holidays,
+                                 working_days=(self.working_days - change.holidays) | change.working_days)
+
+    def changed_days(self, other: CalendarOverrides) -> frozenset[date]:
+        return (self.holidays ^ other.holidays) | (self.working_days ^ other.working_days)
+
 
 def _parse_day(value: object, key: str, path: str | os.PathLike) -> date:
     """Accept TOML local dates or strict 'YYYY-MM-DD' strings, nothing else."""
@@ -50,21 +58,29 @@ def _parse_day(value: object, key: str, path: str | os.PathLike) -> date:
 
 def load_overrides(path: str | os.PathLike) -> CalendarOverrides:
     """Read the operator's TOML override file; reject anything ambiguous."""
+    return load_change(path)[0]
+
+
+def load_change(path: str | os.PathLike) -> tuple[CalendarOverrides, str | None]:
+    """An override file and its `source` note (e.g. the State Council's notice), if it has one."""
     with open(path, "rb") as f:
         try:
             data = tomllib.load(f)
         except tomllib.TOMLDecodeError as e:
             raise ValueError(f"{os.fspath(path)}: invalid TOML: {e}") from None
+    source = data.pop("source", None)
+    if source is not None and (not isinstance(source, str) or not source.strip()):
+        raise ValueError(f"{os.fspath(path)}: 'source' must be a non-empty string")
     days: dict[str, frozenset[date]] = {}
     for key, values in data.items():
         if key not in ("holidays", "working_days"):
-            allowed = "allowed: holidays, working_days"
+            allowed = "allowed: source, holidays, working_days"
             raise ValueError(f"{os.fspath(path)}: unknown key {key!r} ({allowed})")
         if not isinstance(values, list):
             raise ValueError(f"{os.fspath(path)}: {key!r} must be a list of dates")
         days[key] = frozenset(_parse_day(v, key, path) for v in values)
     try:
-        return CalendarOverrides(**days)
+        return CalendarOverrides(**days), source
     except ValueError as e:
         raise ValueError(f"{os.fspath(path)}: {e}") from None
 

@@ -111,3 +111,15 @@ class CustomerContact(SQLModel, table=True):
     name: str = Field(max_length=100)
     phone: str = Field(max_length=20)
     updated_at: datetime = _at()
+
+
+class CalendarVersion(SQLModel, table=True):
+    """A published working-day calendar (docs/calendar.md): the operator's full set of days that
+    differ from the `holidays` package, never edited once written; the newest version is in force."""
+
+    version: int = Field(primary_key=True)
+    published_at: datetime = _at()
+    source: str = Field(description="where the days come from, e.g. the State Council's notice")
+    holidays: list[str] = Field(default_factory=list, sa_type=sa.JSON, nullable=False)
+    working_days: list[str] = Field(default_factory=list, sa_type=sa.JSON, nullable=False)
+    first_day: str = Field(max_length=10, description="the earliest day changed from the version before")

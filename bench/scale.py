@@ -5,15 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
 from temporalio.client import Client
 from temporalio.converter import DataConverter
 
+from activities.calendar import CalendarOverrides, WorkingCalendar
+from activities.calendar_versions import CalendarVersions
 from activities.tables import Case as CaseRow
+from models.calendar import WORKFLOW_TYPE, CalendarChangeInput, CalendarChangeStatus, workflow_id
 from tests.examples import EXAMPLES
 
 from .measure import percentile
@@ -28,6 +33,26 @@ def _opened(engine: sa.Engine, workflow_ids: set[str]) -> set[str]:
     """Which of these cases have their first record in the database."""
     with Session(engine) as session:
         return set(session.exec(select(CaseRow.workflow_id).where(CaseRow.workflow_id.in_(workflow_ids))).all())
+
+
+async def _calendar_rollout(client: Client, engine: sa.Engine, queue: str, progress) -> dict[str, Any]:
+    """Publish a calendar version that makes the next working day a day off (docs/calendar.md) and time
+    its rollout to every open case: the applications' review clocks move, the other cases are told."""
+    calendar = WorkingCalendar("Asia/Shanghai")
+    day = datetime.now(ZoneInfo("Asia/Shanghai")).date() + timedelta(days=1)
+    while not calendar.is_working_day(day):
+        day += timedelta(days=1)
+    began = time.time()
+    version, first_day = CalendarVersions(engine).publish(CalendarOverrides(holidays=frozenset([day])),
+                                                          "benchmark", datetime.now(UTC))
+    assert first_day is not None
+    handle = await client.start_workflow(WORKFLOW_TYPE, CalendarChangeInput(version=version, first_day=first_day),
+                                         id=workflow_id(version), task_queue=queue, result_type=CalendarChangeStatus)
+    result = await handle.result()
+    wall = time.time() - began
+    progress(f"scale: calendar v{version} told {result.told} cases ({result.moved} moved) in {wall:.0f} s")
+    return {"calendar_told": result.told, "calendar_moved": result.moved, "calendar_failed": len(result.failed),
+            "calendar_rollout_s": round(wall, 1), "calendar_told_per_s": round(result.told / wall, 1)}
 
 
 def _sample_updates(workflow_type: str, data: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -81,7 +106,8 @@ async def run_scale(total: int, sample: int, work: Path, keys: str, converter: D
         await asyncio.gather(*(move_on(case) for case in chosen))
         drive_wall = time.time() - began
         after = worker.usage()
-        return {"cases": len(cases), "opening_at_once": OPENING, "all_open_s": round(opened, 1),
+        rollout = await _calendar_rollout(client, engine, worker.queue, progress)
+        return {**rollout, "cases": len(cases), "opening_at_once": OPENING, "all_open_s": round(opened, 1),
                 "opened_per_s": round(len(cases) / opened, 1),
                 "waiting_worker_rss_mb": round(waiting_worker.rss_mb),
                 "waiting_server_rss_mb": round(waiting_server.rss_mb),

@@ -46,6 +46,8 @@ class ClockStatus(Contract):
     next_mark: str | None
     next_at: AwareDatetime | None
     pauses: list[Pause]
+    calendar_version: int = Field(default=0, description="working-day clocks: the calendar version of its due "
+                                                        "times (0: the worker's calendar, none published)")
 
 
 class DueTimeRequest(Contract):
@@ -56,8 +58,11 @@ class DueTimeRequest(Contract):
     since: AwareDatetime | None = Field(default=None, description="measure working time from here to `start`")
     start: AwareDatetime
     offsets: list[timedelta] = Field(default_factory=list, description="working time to add to `start`")
+    calendar_version: int = Field(default=0, ge=0, description="the oldest calendar version to use: the newest "
+                                                              "published one is used, unless older than this")
 
 
 class DueTimes(Contract):
     elapsed: timedelta = Field(description="working time between `since` and `start`")
     instants: list[AwareDatetime] = Field(description="`start` + each offset, aware UTC")
+    calendar_version: int = Field(default=0, description="the calendar version used (0: none published)")

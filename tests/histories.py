@@ -20,10 +20,14 @@ import sqlalchemy as sa
 from temporalio.client import WorkflowHandle, WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 
+from activities.calendar import CalendarOverrides, WorkingCalendar
+from activities.calendar_versions import CalendarVersions
 from activities.database import make_engine, upgrade
 from edge.codec import data_converter
+from models.calendar import workflow_id as calendar_workflow_id
 from models.complaint import ConfirmReply, RecordFindings, SendReply
 from starter import Complaints
+from starter.calendar import _roll_out
 from worker import build_worker
 
 from .conftest import TEST_QUEUE, binary, register_search_attributes, seed
@@ -76,6 +80,25 @@ async def complaint_migrated(env: WorkflowEnvironment) -> WorkflowHandle:
     return handle
 
 
+async def application_calendar_changed(env: WorkflowEnvironment, engine: sa.Engine) -> WorkflowHandle:
+    """A calendar version published while the review runs: the next working day becomes a day off and
+    the review's due time moves (`calendar_changed`, docs/calendar.md)."""
+    example = EXAMPLES["ApplicationReview"]
+    handle = await env.client.start_workflow(example.workflow_type, example.input, id=example.workflow_id,
+                                             task_queue=TEST_QUEUE)
+    await example.opened(env, handle)
+    calendar, day = WorkingCalendar("Asia/Shanghai"), (await env.get_current_time()).date() + DAY
+    while not calendar.is_working_day(day):
+        day += DAY
+    version, first_day = CalendarVersions(engine).publish(CalendarOverrides(holidays=frozenset([day])), "history",
+                                                          await env.get_current_time())
+    assert first_day is not None
+    await _roll_out(env.client, version, first_day, TEST_QUEUE, wait=False)
+    await env.client.get_workflow_handle(calendar_workflow_id(version)).result()
+    await example.drive(env, handle)
+    return handle
+
+
 def example_path(example: Example, before: Callable[[WorkflowEnvironment], Awaitable[None]] | None = None
                  ) -> Callable[[WorkflowEnvironment, sa.Engine], Awaitable[WorkflowHandle]]:
     """An example case driven along its path; `before` runs once it waits for people."""
@@ -108,6 +131,7 @@ SCENARIOS: dict[str, Scenario] = {
     "ComplaintClosure-breached-reopened": lambda env, engine: complaint_breached_reopened(env),
     "ComplaintClosure-migrated": lambda env, engine: complaint_migrated(env),
     "ApplicationReview-happy": example_path(EXAMPLES["ApplicationReview"]),
+    "ApplicationReview-calendar-changed": application_calendar_changed,
     "FaultRepair-happy": example_path(EXAMPLES["FaultRepair"]),
     "FaultRepair-breached": example_path(EXAMPLES["FaultRepair"], _silent_80_hours),
     "TerminationCleanup-clean": example_path(EXAMPLES["TerminationCleanup"]),

@@ -23,10 +23,12 @@ from zoneinfo import ZoneInfo
 from pydantic import ValidationError
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.workflow import UpdateMethodMultiParam
 
 with workflow.unsafe.imports_passed_through():
+    from models import calendar
+    from models.calendar import CalendarChanged, CalendarMoves
     from models.common import CaseType, Customer
     from models.policy import ClockPolicy, Policy
     from models.records import ArchiveRecord, CaseFacts, Channel, NotificationRecord
@@ -291,6 +293,26 @@ class Case(UnknownNames):
     def unless_missed(firing: Firing, *notifications: NotificationRecord) -> list[NotificationRecord]:
         """A mark's notifications, or none for a mark missed before migration (its time has passed)."""
         return [] if firing.missed else list(notifications)
+
+    @workflow.update(name=calendar.UPDATE, description="A working-day calendar version was published (telecom "
+                     "calendar publish): working-day due times are computed again under it.")
+    async def calendar_changed(self, change: CalendarChanged) -> CalendarMoves:
+        async with self.book.acting():
+            if self.ended:
+                return CalendarMoves(version=change.version)
+            try:
+                moves = await self.book.clocks.recalculate(change.version, workflow.now())
+            # The version asked for does not exist (a local activity's error arrives unwrapped): nothing changed.
+            except (ActivityError, ApplicationError) as failed:
+                cause = failed.cause if isinstance(failed, ActivityError) and failed.cause else failed
+                raise invalid_input("version", cause.message if isinstance(cause, ApplicationError) else str(cause)
+                                    ) from None
+            if moves:
+                step = f"calendar-v{change.version}"
+                await self.book.record(step, reason=f"calendar version {change.version}: " + "; ".join(
+                    f"{m.clock} due {iso(m.old_due)} → {iso(m.new_due)}" for m in moves),
+                    details={"calendar_version": change.version, "moved": [m.model_dump(mode="json") for m in moves]})
+            return CalendarMoves(version=change.version, moves=moves)
 
     # --- the end ---------------------------------------------------------------------------
 

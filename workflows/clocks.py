@@ -41,6 +41,8 @@ class Firing:
     missed: bool = False
     """Due before the case was taken over from a legacy system (an event time in the past): a fact
     to record, nobody to warn any more."""
+    calendar_version: int | None = None
+    """Set when a newly published calendar moved this mark into the past: it fires late, once."""
 
     @property
     def key(self) -> str:
@@ -50,6 +52,8 @@ class Firing:
         escalation = self.mark.escalation
         if self.missed:
             detail = "; ".join(filter(None, [MISSED, detail]))
+        if self.calendar_version is not None:
+            detail = "; ".join(filter(None, [f"due earlier under calendar version {self.calendar_version}", detail]))
         return SlaEventRecord(key=self.key, clock=self.clock, kind=self.mark.kind, at=self.at,
                               due_at=self.due_at, detail=detail,
                               level=escalation.level if escalation else None,
@@ -73,6 +77,10 @@ class SlaClock:
     scheduled: dict[str, datetime] = field(default_factory=dict)
     fired: list[str] = field(default_factory=list)
     pauses: list[Pause] = field(default_factory=list)
+    calendar_version: int = 0
+    """Working-day clocks: the calendar version its scheduled marks were computed under."""
+    moved_past: dict[str, int] = field(default_factory=dict)
+    """Marks a calendar version moved into the past (label → version), to say so when they fire."""
 
     @property
     def budget_marks(self) -> list[Mark]:
@@ -106,6 +114,14 @@ class SlaClock:
 
     def schedule(self, marks: Sequence[Mark], instants: Sequence[datetime]) -> None:
         self.scheduled.update({m.label: at for m, at in zip(marks, instants, strict=True)})
+
+    def reschedule(self, marks: Sequence[Mark], instants: Sequence[datetime], version: int, now: datetime) -> None:
+        """The same marks under a newer calendar: one that falls in the past now fires at once, once."""
+        for mark, at in zip(marks, instants, strict=True):
+            if at <= now < self.scheduled.get(mark.label, now):
+                self.moved_past[mark.label] = version
+        self.schedule(marks, instants)
+        self.calendar_version = version
 
     def pause(self, at: datetime, elapsed: timedelta, reason: str, *, keep_due: bool = True) -> SlaEventRecord:
         """`elapsed`: the budget time used since the clock last started or resumed. A mark already
@@ -147,7 +163,7 @@ class SlaClock:
             running=self.segment_start is not None, paused=self.paused,
             due_at=self.due_at, breached=self.breached_at is not None, fired=list(self.fired),
             next_mark=upcoming[0][0] if upcoming else None, next_at=upcoming[0][1] if upcoming else None,
-            pauses=list(self.pauses))
+            pauses=list(self.pauses), calendar_version=self.calendar_version)
 
 
 def calendar_instants(start: datetime, offsets: Sequence[timedelta]) -> list[datetime]:
@@ -228,7 +244,8 @@ class ClockSet:
                         for escalation in clock.escalation_marks:
                             if clock.stopped_at is None or at + escalation.offset <= clock.stopped_at:
                                 clock.scheduled[escalation.label] = at + escalation.offset
-                    due.append(Firing(clock.name, mark, at, clock.due_at))
+                    due.append(Firing(clock.name, mark, at, clock.due_at,
+                                      calendar_version=clock.moved_past.pop(label, None)))
         # Escalations scheduled at the breach instant itself are due now as well.
         if any(f.mark.kind is SlaEventKind.breach for f in due):
             due += self.take_due(now)

@@ -13,6 +13,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.deadlines import DueTimeCalculator
     from models.policy import Basis, ClockPolicy
     from models.records import SlaEventRecord
+    from models.calendar import ClockMove
     from models.sla import DueTimeRequest, DueTimes
 
     from .clocks import ClockSet, SlaClock, calendar_instants
@@ -27,6 +28,8 @@ class SlaClocks(ClockSet):
     def __init__(self, timezone: str) -> None:
         super().__init__()
         self.timezone = timezone
+        self.calendar_version = 0
+        """The newest calendar version the case was told of: no due time is computed under an older one."""
 
     async def start(self, name: str, policy: ClockPolicy, at: datetime) -> None:
         await self._schedule(self.add(name, policy, at))
@@ -53,16 +56,41 @@ class SlaClocks(ClockSet):
         await self._schedule(clock)
         return clock.resumed()
 
+    async def recalculate(self, version: int, now: datetime) -> list[ClockMove]:
+        """A calendar version was published: each running working-day clock computed under an older one
+        schedules its marks again from the same start with the same consumed time (its pauses are in
+        it). Fired marks stay fired; calendar-day clocks never move. All due times are computed before
+        any clock changes: a version that cannot be read changes nothing."""
+        stale = [c for c in self._clocks.values() if c.policy.basis is Basis.working and c.segment_start is not None
+                 and c.calendar_version < version and c.pending()[0]]
+        computed = []
+        for clock in stale:
+            marks, offsets = clock.pending()
+            assert clock.segment_start is not None
+            request = DueTimeRequest(timezone=self.timezone, start=clock.segment_start, offsets=offsets,
+                                     calendar_version=max(self.calendar_version, version))
+            computed.append((clock, marks, await _due_times(request, f"{clock.name} due times (calendar v{version})")))
+        self.calendar_version = max(self.calendar_version, version)
+        moves = []
+        for clock, marks, result in computed:
+            before = clock.due_at
+            clock.reschedule(marks, result.instants, result.calendar_version, now)
+            self.changed = True
+            if clock.due_at != before:
+                moves.append(ClockMove(clock=clock.name, old_due=before, new_due=clock.due_at))
+        return moves
+
     async def _schedule(self, clock: SlaClock) -> None:
         marks, offsets = clock.pending()
         assert clock.segment_start is not None
         if clock.policy.basis is Basis.calendar:
-            instants = calendar_instants(clock.segment_start, offsets)
+            clock.schedule(marks, calendar_instants(clock.segment_start, offsets))
         else:
-            request = DueTimeRequest(timezone=self.timezone, start=clock.segment_start, offsets=offsets)
+            request = DueTimeRequest(timezone=self.timezone, start=clock.segment_start, offsets=offsets,
+                                     calendar_version=self.calendar_version)
             result = await _due_times(request, f"{clock.name} due times (working days)")
-            instants = result.instants
-        clock.schedule(marks, instants)
+            clock.schedule(marks, result.instants)
+            clock.calendar_version = result.calendar_version
         self.changed = True
 
     async def _elapsed(self, clock: SlaClock, since: datetime, until: datetime) -> timedelta:
