@@ -25,7 +25,7 @@ from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
 
-from models import application, complaint, fault, termination
+from models import application, calendar, complaint, fault, termination
 from models.case import CaseStatus
 from models.common import TASK_QUEUE, CaseId, CustomerRef, StaffId
 from models.contract import CONTRACTS, WorkflowContract
@@ -993,7 +993,8 @@ def render_index(policy: Policy) -> str:
            table(("id", "pattern"), [(what, f"`{TypeAdapter(t).json_schema()['pattern']}`") for what, t in ids]), "",
            INDEX_IDS, "", "## Reading status", "", INDEX_STATUS, "",
            table(("field", "type", "meaning"), common), "", "Each entry of `clocks`:", "",
-           table(("field", "type", "meaning"), clock_fields), "", INDEX_MARKS, "", "## Errors", "", INDEX_ERRORS, ""]
+           table(("field", "type", "meaning"), clock_fields), "", INDEX_MARKS, "", "## Errors", "", INDEX_ERRORS, "",
+           "## The update every case takes from the system", "", INDEX_SYSTEM, ""]
     return "\n".join(out)
 
 
@@ -1086,6 +1087,13 @@ worker opens only payloads encrypted under a key it has: send through the codec 
 A refused update changes nothing. A failed case's `status` query answers `the case failed: <type>: <message>`.
 A malformed signal, or one with an unknown name, is recorded in the case's event log; the case goes on."""
 
+
+INDEX_SYSTEM = f"""`{calendar.UPDATE}` (`{{"version": 1}}`) is sent by the calendar rollout when a working-day
+calendar version is published ([docs/calendar.md](../calendar.md)), never by people. The case computes its
+running working-day clocks again under that version and answers which due times moved:
+`{{"version": 1, "moves": [{{"clock": "review", "old_due": "…", "new_due": "…"}}]}}`. Telling a case a
+version it already has, or telling an ended case, moves nothing. A version never published is refused
+(`InvalidInput`, field `version`) and changes nothing."""
 
 # --- docs/processes.md: its generated blocks ---------------------------------------------------------
 
