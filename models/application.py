@@ -76,8 +76,9 @@ class ApplicationInput(Inbound):
     proxy: Proxy | None = None
     service_type: ServiceType
     region: Region
-    requested_start_date: Day = Field(description="when the customer wants the service; not before the day the "
-                                                  "application was received")
+    requested_start_date: Day | None = Field(
+        default=None, description="when the customer wants the service; not before the day the application was "
+                                  "received; default: that day (as soon as possible)")
     materials: list[Material] = Field(default_factory=list, max_length=50)
     received_at: Timestamp | None = Field(
         default=None, description="when the application was received (RFC 3339), e.g. by a legacy system it is "
@@ -93,9 +94,10 @@ class ApplicationInput(Inbound):
     def workflow_id(self) -> str:
         return workflow_id(self.application_id)
 
-    def requested_start(self, timezone: str) -> datetime:
-        """When the requested start date begins in the operator's time zone (aware, UTC)."""
-        return datetime.combine(self.requested_start_date, time(), ZoneInfo(timezone)).astimezone(UTC)
+
+def start_of(day: date, timezone: str) -> datetime:
+    """When a day begins in the operator's time zone (aware, UTC)."""
+    return datetime.combine(day, time(), ZoneInfo(timezone)).astimezone(UTC)
 
 
 def _same_document(a: IdentityDocument, b: IdentityDocument) -> bool:
@@ -209,7 +211,8 @@ class ApplicationStatus(CaseStatus):
     awaiting: str | None = Field(description="what the case waits for next; none once it has ended")
     service_type: ServiceType
     region: Region
-    requested_start_date: date
+    requested_start_date: date | None = Field(description="the input's, else the day received (none only before "
+                                                          "the case has read its input)")
     received_at: AwareDatetime = Field(description="when the application was received (the input's, else the "
                                                    "case's start)")
     id_type: IdType

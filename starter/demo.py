@@ -119,7 +119,6 @@ async def application(demo: Demo) -> None:
     print(f"Application {aid}", flush=True)
     handle = await applications.start(ApplicationInput.model_validate({
         "application_id": aid, "service_type": "broadband", "region": "urban",
-        "requested_start_date": datetime.now(ZoneInfo(Policy().timezone)).date(),  # "today" where it is checked
         "applicant": {"customer_ref": "CUST-2001", "name": "王芳", "phone": "13800138000",
                       "identity": DEMO_ID.model_dump()},
         "materials": [{"kind": kind, "document_id": f"DOC-{n}"} for n, kind in

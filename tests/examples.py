@@ -9,10 +9,9 @@ import asyncio
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from temporalio import workflow
@@ -20,14 +19,11 @@ from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from models.contract import CONTRACTS
-from models.policy import Policy
 
 EXAMPLE_DIR = Path(__file__).parent.parent / "examples"  # no resolve(): the sandbox forbids it
 # Test workflows' modules import this one inside the workflow sandbox too, which has no clock, may
 # not open files and needs no examples: there the examples are empty.
 IN_SANDBOX = workflow.unsafe.in_sandbox()
-# Where the application example is checked ("not before today"), today.
-TODAY = "" if IN_SANDBOX else datetime.now(ZoneInfo(Policy().timezone)).date().isoformat()
 
 
 def example_file(workflow_type: str, kind: str, name: str = "") -> Path:
@@ -139,9 +135,7 @@ APPLICATION = Example(
     workflow_type="ApplicationReview",
     workflow_id="application-EX1",
     id_field="application_id",
-    # The published example's requested_start_date is a fixed day; the case refuses a day before the
-    # day it is received (without received_at: today), so the loader moves it to today.
-    input={**load("ApplicationReview", "input"), "requested_start_date": TODAY},
+    input=load("ApplicationReview", "input"),  # no requested_start_date: as soon as possible
     updates=_arguments("ApplicationReview", "update"),
     signals=_arguments("ApplicationReview", "signal"),
     path=["approve"], waits_in="inProgress")

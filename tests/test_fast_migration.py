@@ -124,6 +124,17 @@ async def test_an_application_received_20_days_ago_is_overdue_for_review_and_can
         assert status.state is ApplicationState.inProgress and status.decision is not None
 
 
+async def test_an_application_without_a_requested_start_asks_for_the_day_it_was_received(env, fakes):
+    async with fakes.worker(env):
+        applications = Applications(env.client, FAST_QUEUE)
+        received = await env.get_current_time() - 3 * DAY
+        await applications.start(application(received_at=received.isoformat(), requested_start_date=None))
+        await fakes.until(lambda: "pre-reviewed" in fakes.steps("application-A1"), "the review")
+        assert (await applications.status("A1")).requested_start_date == local_day(received)
+        assert fakes.step("application-A1", "received").facts.details["requested_start_date"] == \
+            local_day(received).isoformat()
+
+
 async def test_an_application_may_not_ask_for_a_start_before_it_was_received(env, fakes):
     async with fakes.worker(env):
         applications = Applications(env.client, task_queue=FAST_QUEUE)

@@ -4,7 +4,7 @@ penalty; and how an application ends: the customer told, the case archived (guid
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -14,7 +14,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.provisioning import Provisioning
     from models.application import (Activation, ApplicationInput, ApplicationState, Decision,
                                     OrderReceipt, OrderRequest, OrderState, OrderStatus, PreReviewResult,
-                                    ProvisioningCompleted, ReviewFlag, order_id)
+                                    ProvisioningCompleted, ReviewFlag, order_id, start_of)
     from models.catalog import MaterialKind
     from models.identity import mask
     from models.records import CaseFacts, CompensationKind, CompensationRecord
@@ -34,14 +34,15 @@ class Fulfilment(Case):
     decision: Decision | None
     order: OrderStatus | None
     report: ProvisioningCompleted | None
+    requested_start_date: date | None
 
     async def _provision(self) -> None:
         """Provisioning (ch. 3) within the published time limit."""
         app, policy = self.application, self.book.policy.application
-        assert self.decision is not None and self.identity is not None
+        assert self.decision is not None and self.identity is not None and self.requested_start_date is not None
         request = OrderRequest(order_id=order_id(app.application_id), workflow_id=workflow.info().workflow_id,
                                service_type=app.service_type, region=app.region,
-                               requested_start_date=app.requested_start_date,
+                               requested_start_date=self.requested_start_date,
                                holder_hash=self.identity.applicant.id_hash, customer_ref=app.applicant.customer_ref,
                                submitted_at=workflow.now())
         try:
@@ -51,7 +52,7 @@ class Fulfilment(Case):
             await self._end(ApplicationState.failed, "system", f"provisioning refused the order: {cause}",
                             "application.failed")
             return
-        start = max(self.decision.at, app.requested_start(self.book.policy.timezone))
+        start = max(self.decision.at, start_of(self.requested_start_date, self.book.policy.timezone))
         await self.book.clocks.start(PROVISIONING, policy.provisioning_clock(app.service_type, app.region), start)
         self.order = OrderStatus(order_id=request.order_id, state=receipt.state, submitted_at=request.submitted_at,
                                  due_at=self.book.clocks.deadlines()[PROVISIONING], activated_at=receipt.activated_at)

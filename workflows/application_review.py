@@ -39,6 +39,8 @@ class ApplicationReview(Fulfilment):
     def __init__(self, application: ApplicationInput) -> None:
         self.application = application
         self.received_at: datetime = application.received_at or workflow.now()
+        self.requested_start_date = application.requested_start_date
+        """The input's, else (once the case has started) the day received."""
         self.open_case(CaseType.application, application.applicant.customer_ref,
                        application_id=application.application_id)
         self.kinds_supplied = [m.kind for m in application.materials]
@@ -56,9 +58,10 @@ class ApplicationReview(Fulfilment):
         policy = await self.begin(application.workflow_id, f"application {application.application_id!r}",
                                   ("received_at", self.received_at))
         received = local_date(self.received_at, policy.timezone)
-        if application.requested_start_date < received:
-            raise invalid_input("requested_start_date", f"{application.requested_start_date} is before the "
-                                                        f"application was received ({received})")
+        self.requested_start_date = requested = application.requested_start_date or received
+        if requested < received:
+            raise invalid_input("requested_start_date", f"{requested} is before the application was received "
+                                                        f"({received})")
 
         # Human actions wait until the case has settled into pending or review (or ended).
         async with self.book.lock:
@@ -68,7 +71,7 @@ class ApplicationReview(Fulfilment):
                 reason=f"{application.service_type} application received" + (" from a proxy" if proxy else ""),
                 contact=Customer(customer_ref=applicant.customer_ref, name=applicant.name, phone=applicant.phone),
                 details={"service_type": application.service_type, "id_type": applicant.identity.id_type,
-                         "requested_start_date": application.requested_start_date.isoformat(),
+                         "requested_start_date": requested.isoformat(),
                          "received_at": self.received_at.isoformat(),
                          "id_masked": mask(applicant.identity.id_number),
                          "proxy_id_masked": mask(proxy.identity.id_number) if proxy else None,
@@ -185,7 +188,7 @@ class ApplicationReview(Fulfilment):
         app = self.application
         return ApplicationStatus(
             **self.status_fields(), application_id=app.application_id, service_type=app.service_type,
-            region=app.region, requested_start_date=app.requested_start_date, received_at=self.received_at,
+            region=app.region, requested_start_date=self.requested_start_date, received_at=self.received_at,
             id_type=app.applicant.identity.id_type,
             id_masked=mask(app.applicant.identity.id_number), proxy=app.proxy is not None,
             materials=list(dict.fromkeys(self.kinds_supplied)), outstanding_materials=self.outstanding,
