@@ -12,14 +12,15 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.provisioning import Provisioning
-    from models.application import (Activation, ApplicationInput, ApplicationState, Decision,
-                                    OrderReceipt, OrderRequest, OrderState, OrderStatus, PreReviewResult,
+    from models.application import (COMPLETED_SIGNAL, Activation, ApplicationInput, ApplicationState, Decision,
+                                    OrderReceipt, OrderRequest, OrderState, OrderStatus, Outcome, PreReviewResult,
                                     ProvisioningCompleted, ReviewFlag, order_id, start_of)
     from models.catalog import MaterialKind
     from models.identity import mask
     from models.records import CaseFacts, CompensationKind, CompensationRecord
 
     from .case import Case, call
+    from .inbound import case_signal
 
 PROVISIONING = "provisioning"
 DAY = timedelta(days=1)
@@ -67,6 +68,15 @@ class Fulfilment(Case):
                                  Activation(order_id=request.order_id, activated_at=activated),
                                  f"record the activation of {request.order_id}")
         await self._activated(receipt)
+
+    @case_signal(COMPLETED_SIGNAL, "The OSS reports the order activated (fire-and-forget).")
+    def provisioning_completed(self, report: ProvisioningCompleted) -> None:
+        expected = order_id(self.application.application_id)
+        if report.order_id != expected or self.decision is None or self.decision.outcome is not Outcome.approved:
+            workflow.logger.warning("ignored a completion report for order %s: the case awaits %s",
+                                    report.order_id, self.awaiting() or "nothing")
+        elif self.report is None:
+            self.report = report
 
     async def _activated(self, receipt: OrderReceipt) -> None:
         """Late through the operator's fault costs a share of the installation fee per day (条例 Art. 31)."""

@@ -10,12 +10,11 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.inventory import InventoryChecks
-    from models.application import (COMPLETED_SIGNAL, FINAL_STATES, WORKFLOW_TYPE, ApplicationInput,
+    from models.application import (FINAL_STATES, WORKFLOW_TYPE, ApplicationInput,
                                     ApplicationState, ApplicationStatus, Approve, Cancel, Decision,
                                     OrderStatus, Outcome, PreReview,
                                     PreReviewRequest, PreReviewResult, ProvisioningCompleted, Reject,
-                                    RequestSupplement, ReviewFlag, ReviewFlagCode, SupplyMaterials,
-                                    order_id)
+                                    RequestSupplement, ReviewFlag, ReviewFlagCode, SupplyMaterials)
     from models.catalog import MaterialKind, ServiceType
     from models.common import CaseType, Customer
     from models.identity import mask
@@ -24,7 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from .application_fulfilment import Fulfilment
     from .case import Actions, call, invalid_input, local_date, process, refuse
     from .clocks import Firing
-    from .inbound import case_input, case_signal
+    from .inbound import case_input
 
 action = Actions(ApplicationStatus)
 REVIEW, SUPPLEMENT = "review", "supplement"
@@ -71,8 +70,7 @@ class ApplicationReview(Fulfilment):
                 reason=f"{application.service_type} application received" + (" from a proxy" if proxy else ""),
                 contact=Customer(customer_ref=applicant.customer_ref, name=applicant.name, phone=applicant.phone),
                 details={"service_type": application.service_type, "id_type": applicant.identity.id_type,
-                         "requested_start_date": requested.isoformat(),
-                         "received_at": self.received_at.isoformat(),
+                         "requested_start_date": requested.isoformat(), "received_at": self.received_at.isoformat(),
                          "id_masked": mask(applicant.identity.id_number),
                          "proxy_id_masked": mask(proxy.identity.id_number) if proxy else None,
                          "materials": list(self.kinds_supplied)},
@@ -173,15 +171,6 @@ class ApplicationReview(Fulfilment):
             raise refuse(f"materials are outstanding ({self._outstanding_text}): the review starts once they are "
                          "supplied")
         # Otherwise the pre-review may still be running: the handler checks again once it has.
-
-    @case_signal(COMPLETED_SIGNAL, "The OSS reports the order activated (fire-and-forget).")
-    def provisioning_completed(self, report: ProvisioningCompleted) -> None:
-        expected = order_id(self.application.application_id)
-        if report.order_id != expected or self.decision is None or self.decision.outcome is not Outcome.approved:
-            workflow.logger.warning("ignored a completion report for order %s: the case awaits %s",
-                                    report.order_id, self.awaiting() or "nothing")
-        elif self.report is None:
-            self.report = report
 
     @workflow.query(description="Where the application stands: state, deadlines, flags, order, history.")
     def status(self) -> ApplicationStatus:
