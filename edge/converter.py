@@ -16,6 +16,7 @@ the same list is in the error's details: `[{"problems": [{"field": "customer.pho
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -28,7 +29,6 @@ from temporalio.contrib.pydantic import PydanticJSONPlainPayloadConverter, Pydan
 from temporalio.converter import DataConverter
 from temporalio.exceptions import ApplicationError
 
-from models.contract import CONTRACTS
 from models.errors import NOT_JSON, UNDECRYPTABLE, VALIDATION_ERROR, Undecodable, invalid, refusal
 
 MAX_PAYLOAD_BYTES = 256 * 1024
@@ -45,8 +45,11 @@ def refused_payload(error_type: str, message: str) -> Payload:
     return Payload(metadata={"encoding": REFUSED, REFUSAL_TYPE: error_type.encode()}, data=message.encode())
 
 
+@functools.cache
 def _contract_models() -> tuple[frozenset[type], frozenset[type]]:
-    """(what a client sends, the part of it the workflow takes undecoded: inputs and signals)."""
+    """(what a client sends, the part of it the workflow takes undecoded: inputs and signals).
+    Imported when a typed value is first read: a client reading untyped JSON (the CLI) needs none."""
+    from models.contract import CONTRACTS
     deferred = frozenset([c.input for c in CONTRACTS] + [m for c in CONTRACTS for m in c.signals.values()])
     return deferred | {m for c in CONTRACTS for m in c.updates.values()}, deferred
 
@@ -71,13 +74,9 @@ class StrictJsonConverter(PydanticJSONPlainPayloadConverter):
 
 
 class ContractPayloadConverter(PydanticPayloadConverter):
-    _sent: frozenset[type] = frozenset()
-    _deferred: frozenset[type] | None = None
     _strict = StrictJsonConverter()
 
     def from_payloads(self, payloads: Sequence[Payload], type_hints: list[type] | None = None) -> list[Any]:
-        if ContractPayloadConverter._deferred is None:
-            ContractPayloadConverter._sent, ContractPayloadConverter._deferred = _contract_models()
         hints: list[Any] = list(type_hints or [])
         hints += [None] * (len(payloads) - len(hints))
         values = []
@@ -86,7 +85,7 @@ class ContractPayloadConverter(PydanticPayloadConverter):
                 values.append(self._read(payload, hint))
             except ApplicationError as error:
                 # An SDK that drops type hints (an input count that does not match) passes None.
-                if hint is None or hint in ContractPayloadConverter._deferred:
+                if hint is None or hint in _contract_models()[1]:
                     values.append(Undecodable(error))
                 else:
                     raise
@@ -117,7 +116,7 @@ class ContractPayloadConverter(PydanticPayloadConverter):
             raise invalid(error, name) from None
         except ValueError as error:  # not JSON at all (pydantic_core.from_json)
             raise refusal(f"{name}: {NOT_JSON}: {str(error)[:80]}") from None
-        if hint in ContractPayloadConverter._sent:
+        if hint in _contract_models()[0]:
             # pydantic keeps the last of two equal keys; a client that sent both meant one of them.
             # Checked once the model has read it: the nesting is then as shallow as the contract's.
             try:

@@ -14,7 +14,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-import sqlalchemy as sa
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -170,6 +169,8 @@ class Settings(BaseModel):
     @field_validator("database_url")
     @classmethod
     def _url(cls, value: SecretStr) -> SecretStr:
+        import sqlalchemy as sa  # here: the CLI, which has no database, starts faster without it
+
         try:
             sa.make_url(value.get_secret_value())
         except sa.exc.ArgumentError:  # its message quotes the URL, which may hold a password
@@ -247,11 +248,17 @@ def variables() -> dict[str, str]:
     return {field.alias: name for name, field in Settings.model_fields.items() if field.alias}
 
 
+def current() -> Settings:
+    """The settings of this process, read from its environment; SettingsError lists every problem
+    (for a program that reports it in its own way, e.g. `telecom -o json`)."""
+    return Settings.from_environ(os.environ)
+
+
 def load(program: str, status: int = 1) -> Settings:
     """The settings of this process, read from its environment: the entry points' one call. A bad
     value ends the program with exit `status` and the message on stderr, not a traceback."""
     try:
-        return Settings.from_environ(os.environ)
+        return current()
     except SettingsError as error:
         print(error.for_program(program), file=sys.stderr)
         raise SystemExit(status) from None

@@ -1,12 +1,18 @@
-"""Ops CLI over the typed API: `telecom <process> start FILE|-`, `status ID`, `<update> ID [JSON|-]`.
+"""Ops CLI: `telecom <process> start FILE|-`, `status ID`, `<update> ID [JSON|-]`, `<signal> ID [JSON|-]`,
+and `telecom setup-server`.
 
 The connection comes from temporalio.envconfig (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, profiles, TLS),
 the key ring and mode from the TELECOM_* settings (edge.settings); the task queue for `start` from
 --task-queue, else TELECOM_TASK_QUEUE, else telecom-service.
 Exit codes: 0 done, 1 refused or failed (case exists, update refused, not found, no server),
 2 invalid input or settings (nothing was sent).
+With `-o json` the result is one line of JSON on stdout, and so is an error:
+{"type": …, "message": …, "details": …}.
 """
 
+# Everything heavy is imported where it is used: `telecom … status` loads the SDK's service client
+# and the codec, not its workflow client, the workflows or any model; the other commands load the
+# models of their own process only.
 from __future__ import annotations
 
 import argparse
@@ -14,78 +20,83 @@ import asyncio
 import json
 import os
 import sys
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
-from pydantic import BaseModel, ValidationError
-from temporalio.client import Client, WorkflowQueryFailedError, WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError, FailureError
-from temporalio.service import RPCError
+from .processes import PROCESSES, Process
 
-from edge.client import connect
-from edge.settings import Settings, load
-from models.common import TASK_QUEUE
-from models.contract import CONTRACTS
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+    from temporalio.client import Client
 
-from .api import Applications, CaseAlreadyExists, Complaints, Faults, Terminations
+    from edge.settings import Settings
 
-UpdateMethod = Callable[[Any, str, Any], Awaitable[BaseModel]]
-
-
-@dataclass(frozen=True)
-class Process:
-    """One process as the CLI sees it: its API class, start input, and updates (argument model, API method)."""
-
-    api: Callable[[Client, str], Any]
-    input: type[BaseModel]
-    updates: Mapping[str, tuple[type[BaseModel], UpdateMethod]]
-
-
-APIS = {"ApplicationReview": ("application", Applications), "FaultRepair": ("fault", Faults),
-        "ComplaintClosure": ("complaint", Complaints), "TerminationCleanup": ("termination", Terminations)}
-"""CLI name and typed API of each workflow type; the updates and their models come from the contract."""
-
-PROCESSES: Mapping[str, Process] = {
-    APIS[c.workflow_type][0]: Process(APIS[c.workflow_type][1], c.input, {
-        update: (model, getattr(APIS[c.workflow_type][1], update)) for update, model in c.updates.items()})
-    for c in CONTRACTS}
+EXIT_FAILED, EXIT_INVALID = 1, 2
+DEFAULT_TASK_QUEUE = "telecom-service"  # models.common.TASK_QUEUE, without importing the models for --help
+T = TypeVar("T")
+KEY_RING_HINT = "telecom needs the worker's key ring (next to scripts/run, `source .run/env` sets it)"
 
 
 class Fail(Exception):
-    """Print the message on stderr and exit with the code."""
+    """A user error: its type, message and details are printed, then the program exits with `code`."""
 
-    def __init__(self, message: str, code: int = 1) -> None:
+    def __init__(self, type: str, message: str, code: int = EXIT_FAILED, details: Any = None) -> None:
         super().__init__(message)
-        self.code = code
+        self.type, self.message, self.code, self.details = type, message, code, details
+
+
+class _Parser(argparse.ArgumentParser):
+    """A usage error becomes a `Fail`, so it is printed like every other error (JSON with -o json)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise Fail("UsageError", f"{message} (telecom --help)", EXIT_INVALID)
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="telecom", description=__doc__.split("\n\n")[0])
-    processes = parser.add_subparsers(dest="process", required=True, metavar="PROCESS")
+    output = _Parser(add_help=False)
+    # SUPPRESS: given after the command, it overrides the global one only when present.
+    output.add_argument("-o", "--output", choices=("text", "json"), default=argparse.SUPPRESS,
+                        help="json: one line of JSON on stdout, results and errors alike")
+    parser = _Parser(prog="telecom", description=__doc__.split("\n\n")[0])
+    parser.add_argument("-o", "--output", choices=("text", "json"), default="text",
+                        help="json: one line of JSON on stdout, results and errors alike")
+    commands = parser.add_subparsers(dest="process", required=True, metavar="PROCESS", parser_class=_Parser)
+    commands.add_parser("setup-server", parents=[output],
+                        help="register our search attributes on the server's namespace (idempotent)")
     for name, process in PROCESSES.items():
-        actions = processes.add_parser(name, help=f"{name} cases").add_subparsers(
-            dest="action", required=True, metavar="ACTION")
-        start = actions.add_parser("start", help=f"start a {name} case from a JSON {process.input.__name__}")
+        actions = commands.add_parser(name, help=f"{name} cases").add_subparsers(
+            dest="action", required=True, metavar="ACTION", parser_class=_Parser)
+        start = actions.add_parser("start", parents=[output],
+                                   help=f"start a {name} case from a JSON {process.input}")
         start.add_argument("input", metavar="FILE|-", help="JSON file, or - for stdin")
-        start.add_argument("--task-queue", help=f"default: $TELECOM_TASK_QUEUE or {TASK_QUEUE}")
-        actions.add_parser("status", help="query the case's status").add_argument("id")
-        for update, (model, _) in process.updates.items():
-            sub = actions.add_parser(update, help=f"send {update} ({model.__name__})")
-            sub.add_argument("id")
-            # Omitted means {}: the validation error then lists every field the update needs.
-            sub.add_argument("argument", nargs="?", default="{}", metavar="JSON|-", help="JSON, or - for stdin")
+        start.add_argument("--task-queue", help=f"default: $TELECOM_TASK_QUEUE or {DEFAULT_TASK_QUEUE}")
+        actions.add_parser("status", parents=[output], help="query the case's status").add_argument("id")
+        for kind, names in (("update", process.updates), ("signal", process.signals)):
+            for action, model in names.items():
+                sub = actions.add_parser(action, parents=[output], help=f"{kind} {action} ({model})")
+                sub.add_argument("id")
+                # Omitted means {}: the validation error then lists every field it needs.
+                sub.add_argument("argument", nargs="?", default="{}", metavar="JSON|-", help="JSON, or - for stdin")
     return parser
 
 
-def _load(model: type[BaseModel], text: str, source: str) -> BaseModel:
+def _load(process: Process, model_name: str, text: str, source: str) -> BaseModel:
     """Validate before anything is sent, so a typo never reaches a case; as strictly as the worker
-    reads it, so nothing is coerced here that a JSON client would be refused."""
+    reads it, so nothing is coerced here that a JSON client would be refused. The error is the
+    worker's own refusal: the same message and details."""
+    from pydantic import ValidationError
+
+    from models.errors import invalid
+
+    model = process.model(model_name)
     try:
         return model.model_validate_json(text, strict=True)
     except ValidationError as error:
-        fields = "\n".join(f"  {'.'.join(map(str, e['loc'])) or '(input)'}: {e['msg']}" for e in error.errors())
-        raise Fail(f"invalid {model.__name__} from {source}:\n{fields}", 2) from None
+        refusal = invalid(error, model_name)
+        problems = refusal.details[0]["problems"] if refusal.details else []
+        lines = "\n".join(f"  {p['field']}: {p['problem']}" for p in problems) or f"  {refusal.message}"
+        raise Fail(refusal.type or "ValidationError", f"invalid {model_name} from {source}:\n{lines}",
+                   EXIT_INVALID, refusal.details[0] if refusal.details else None) from None
 
 
 def _read(path: str) -> str:
@@ -95,63 +106,164 @@ def _read(path: str) -> str:
         with open(path, encoding="utf-8") as file:
             return file.read()
     except OSError as error:
-        raise Fail(f"cannot read {path}: {error.strerror}", 2) from None
+        raise Fail("UsageError", f"cannot read {path}: {error.strerror}", EXIT_INVALID) from None
+    except UnicodeDecodeError:
+        raise Fail("UsageError", f"cannot read {path}: not UTF-8 text", EXIT_INVALID) from None
 
 
-async def _run(args: argparse.Namespace, settings: Settings) -> str:
-    process = PROCESSES[args.process]
-    # Validate first: an invalid request needs no server.
-    request: BaseModel | None = None
-    if args.action == "start":
-        request = _load(process.input, _read(args.input), "stdin" if args.input == "-" else args.input)
-    elif args.action in process.updates:
-        model = process.updates[args.action][0]
-        request = (_load(model, _read("-"), "stdin") if args.argument == "-"
-                   else _load(model, args.argument, "the argument"))
+def _settings() -> Settings:
+    from edge.settings import SettingsError, current
+
     try:
-        client = await connect(settings)
-    except RuntimeError as error:  # the SDK's "Failed client connect"
-        raise Fail(f"cannot connect to Temporal: {error}") from None
-    if args.action == "start":
-        task_queue = args.task_queue or settings.task_queue
-        api = process.api(client, task_queue)
+        return current()
+    except SettingsError as error:
+        raise Fail("SettingsError", error.for_program("telecom").removeprefix("telecom: "), EXIT_INVALID) from None
+
+
+async def _connected(call: Callable[[], Awaitable[T]]) -> T:
+    """`call`, which connects first: a connection that fails is the user's to fix."""
+    from edge.client import connect_config
+
+    try:
+        target = connect_config()["target_host"]
+        return await call()
+    except RuntimeError as error:  # the SDK's "Failed client connect: …"
+        raise Fail("ConnectionFailed", f"cannot connect to Temporal at {target} (TEMPORAL_ADDRESS): {error}"
+                   ) from None
+    except ValueError as error:  # a bad TEMPORAL_* setting or profile (temporalio.envconfig)
+        raise Fail("SettingsError", f"Temporal connection settings: {error}", EXIT_INVALID) from None
+
+
+async def _run(args: argparse.Namespace) -> Any:
+    """The command's result, as JSON-ready data."""
+    from edge import client as temporal
+    from models.errors import Undecodable
+
+    if args.process == "setup-server":
+        from edge.search_attributes import SearchAttributeConflict, register
+
+        plain = await _connected(temporal.connect_plain)
         try:
-            handle = await api.start(request)
-        except CaseAlreadyExists as error:
-            raise Fail(str(error)) from None
-        # Like `temporal workflow start`: return at once, whether or not a worker is running yet.
-        return json.dumps({"workflow_id": handle.id, "run_id": handle.result_run_id,
-                           "task_queue": task_queue}, indent=2)
-    api = process.api(client, TASK_QUEUE)
+            return await register(plain)
+        except SearchAttributeConflict as error:
+            raise Fail("SearchAttributeConflict", str(error)) from None
+    process = PROCESSES[args.process]
+    settings = _settings()
+    if args.action == "status":
+        # One RPC, without the SDK's client; untyped, so the status is printed as the worker sent it.
+        result = await _connected(lambda: temporal.query(settings, process.workflow_id(args.id), "status"))
+    else:
+        result = await _act(args, process, settings)
+    if isinstance(result, Undecodable):  # e.g. encrypted with keys this key ring lacks
+        raise result.error
+    return result
+
+
+async def _act(args: argparse.Namespace, process: Process, settings: Settings) -> Any:
+    """start, an update or a signal: the request is validated first, as an invalid one needs no server."""
+    from edge.client import connect
+
+    if args.action == "start":
+        request = _load(process, process.input, _read(args.input), "stdin" if args.input == "-" else args.input)
+    else:
+        model = process.updates.get(args.action) or process.signals[args.action]
+        request = (_load(process, model, _read("-"), "stdin") if args.argument == "-"
+                   else _load(process, model, args.argument, "the argument"))
+    client = await _connected(lambda: connect(settings))
+    if args.action == "start":
+        return await _start(client, process, request, args.task_queue or settings.task_queue)
+    handle = client.get_workflow_handle(process.workflow_id(args.id))
+    if args.action in process.signals:
+        await handle.signal(args.action, request)
+        return {"workflow_id": handle.id, "signal": args.action}
+    return await handle.execute_update(args.action, request)
+
+
+async def _start(client: Client, process: Process, request: Any, task_queue: str) -> dict[str, str | None]:
+    from . import api
+
+    cases = getattr(api, process.api)(client, task_queue)
     try:
-        if args.action == "status":
-            result = await api.status(args.id)
-        else:
-            result = await process.updates[args.action][1](api, args.id, request)
-    except WorkflowUpdateFailedError as error:
-        reason = error.cause.message if isinstance(error.cause, FailureError) else str(error.cause or error)
-        raise Fail(f"{args.action} refused: {reason}") from None
-    except WorkflowQueryFailedError as error:  # e.g. the case failed: the reason
-        raise Fail(f"{args.action} {args.id}: {error.message}") from None
-    except ApplicationError as error:  # an answer this process cannot read, e.g. without the key ring
-        raise Fail(f"{args.action} {args.id}: {error.message}") from None
-    except RPCError as error:  # e.g. NOT_FOUND: no such case, or it has already completed
-        raise Fail(f"{args.action} {args.id}: {error.message}") from None
-    return result.model_dump_json(indent=2)
+        handle = await cases.start(request)
+    except api.CaseAlreadyExists as error:
+        raise Fail("CaseAlreadyExists", str(error)) from None
+    # Like `temporal workflow start`: return at once, whether or not a worker is running yet.
+    return {"workflow_id": handle.id, "run_id": handle.result_run_id, "task_queue": task_queue}
+
+
+def _refusal(args: argparse.Namespace, error: BaseException) -> Fail:
+    """What the server or the worker answered, as a `Fail`; anything else is a bug, raised as it is."""
+    from temporalio.client import WorkflowUpdateFailedError
+    from temporalio.exceptions import ApplicationError, TemporalError
+    from temporalio.service import RPCError, RPCStatusCode
+
+    from models.errors import Undecodable
+
+    action = getattr(args, "action", args.process)  # setup-server has none
+    what = f"{action} {args.id}" if hasattr(args, "id") else action
+    if isinstance(error, WorkflowUpdateFailedError):
+        error, what = error.cause or error, f"{action} refused"
+    if isinstance(error, ApplicationError):
+        # Details as the worker sent them: one value (the contract's {"problems": …}) as it is.
+        details = [d for d in error.details if not isinstance(d, Undecodable)]  # no key ring: not readable
+        message = error.message
+        if error.type in ("PayloadNotEncrypted", "UndecryptablePayload"):
+            message = f"{message}. {KEY_RING_HINT}"
+        return Fail(error.type or "ApplicationError", f"{what}: {message}",
+                    details=details[0] if len(details) == 1 else details or None)
+    if isinstance(error, RPCError) and action == "status" and error.status is RPCStatusCode.INVALID_ARGUMENT:
+        return Fail("QueryFailed", f"{what}: {error.message}")  # e.g. the case failed: the reason
+    if isinstance(error, RPCError):  # e.g. NOT_FOUND: no such case, or it has already completed
+        return Fail("".join(part.title() for part in error.status.name.split("_")), f"{what}: {error.message}")
+    if isinstance(error, TemporalError):
+        return Fail(type(error).__name__, f"{what}: {error}")
+    raise error
+
+
+def _print_error(error: Fail, output: str) -> None:
+    if output == "json":
+        print(json.dumps({"type": error.type, "message": error.message, "details": error.details},
+                         ensure_ascii=False))
+    else:
+        print(f"telecom: {error.message}", file=sys.stderr)
+
+
+def _output(argv: list[str]) -> str:
+    """-o/--output as given, for errors found before or while the command line is parsed."""
+    for n, arg in enumerate(argv):
+        if arg in ("-o", "--output") and n + 1 < len(argv):
+            return argv[n + 1]
+        if arg.startswith(("--output=", "-o=")):
+            return arg.split("=", 1)[1]
+        if arg.startswith("-o") and len(arg) > 2:
+            return arg[2:]
+    return "text"
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = _parser().parse_args(argv)
-    settings = load("telecom", status=2)
+    argv = sys.argv[1:] if argv is None else argv
+    output = _output(argv)
     try:
-        print(asyncio.run(_run(args, settings)))
+        args = _parser().parse_args(argv)
+        output = args.output
+        try:
+            result = asyncio.run(_run(args))
+        except Fail:
+            raise
+        except Exception as error:
+            raise _refusal(args, error) from None
     except Fail as error:
-        print(f"telecom: {error}", file=sys.stderr)
+        _print_error(error, output)
         sys.exit(error.code)
     except KeyboardInterrupt:
         # An RPC abandoned mid-flight can hang or abort interpreter teardown (temporalio/sdk-python#300).
         sys.stdout.flush()
         os._exit(130)
+    try:
+        print(json.dumps(result, ensure_ascii=False, indent=None if output == "json" else 2))
+        sys.stdout.flush()
+    except BrokenPipeError:  # e.g. `telecom … | head`: the reader has what it wanted
+        os._exit(0)
 
 
 def command() -> None:

@@ -57,12 +57,10 @@ def free_ports(count: int) -> list[int]:
 
 
 def search_attribute_flags() -> list[str]:
-    """`--search-attribute NAME=Type` for every key of models.search.ALL, as scripts/run does."""
-    from models.search import ALL
-    flags = []
-    for key in ALL:
-        flags += ["--search-attribute", f"{key.name}={key.indexed_value_type.name.title().replace('_', '')}"]
-    return flags
+    """`--search-attribute NAME=Type` for each of ours (what `telecom setup-server` registers)."""
+    from edge.search_attributes import WANTED, type_name
+    return [flag for name, value_type in WANTED.items()
+            for flag in ("--search-attribute", f"{name}={type_name(value_type)}")]
 
 
 def tail(path: Path, lines: int = 60, skip: str | None = None) -> str:
@@ -414,11 +412,13 @@ def running_stack(workdir: Path, seed: Callable[[sa.Engine], None] | None = None
 
 @pytest.fixture(scope="module")
 def stack(request, tmp_path_factory) -> Iterator[Stack]:
-    """One stack per test module; the module's `seed_outside_world(engine)` runs before the worker.
+    """One stack per test module; the module's `seed_outside_world(engine)` runs before the worker,
+    which polls the module's `STACK_TASK_QUEUE` if it names one.
     When a test of the module failed, the tails of the worker, codec and server logs are printed."""
     failed_before = request.session.testsfailed
     seed = getattr(request.module, "seed_outside_world", None)
-    with running_stack(tmp_path_factory.mktemp("stack"), seed) as stack:
+    task_queue = getattr(request.module, "STACK_TASK_QUEUE", TASK_QUEUE)
+    with running_stack(tmp_path_factory.mktemp("stack"), seed, task_queue) as stack:
         yield stack
         if request.session.testsfailed > failed_before:
             capture = request.config.pluginmanager.get_plugin("capturemanager")

@@ -36,16 +36,14 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from temporalio.api.enums.v1 import IndexedValueType
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from activities.database import make_engine, upgrade
 from adapters.inventory import seed_inventory
 from adapters.network import seed_services
+from edge import search_attributes
 from edge.codec import data_converter
-from models import search
 from models.policy import Policy
 from worker import build_worker
 
@@ -196,9 +194,8 @@ def engine(request, tmp_path) -> Iterator[sa.Engine]:
 
 
 async def register_search_attributes(client: Client) -> None:
-    await client.operator_service.add_search_attributes(AddSearchAttributesRequest(
-        namespace=client.namespace,
-        search_attributes={key.name: IndexedValueType.ValueType(key.indexed_value_type) for key in search.ALL}))
+    """What `telecom setup-server` does."""
+    await search_attributes.register(client)
 
 
 @pytest.fixture

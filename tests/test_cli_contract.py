@@ -1,5 +1,7 @@
 """The contract as the README documents it: a complaint driven by the real `temporal` CLI and by the
-ops CLI (`telecom`), as subprocesses, against a dev server started here and an in-process worker."""
+ops CLI (`telecom`), as subprocesses, against a dev server started here and an in-process worker;
+`telecom setup-server` on a bare dev server. (Against the encrypted, deployed system, with and
+without the key ring: tests/test_second_shell.py.)"""
 
 from __future__ import annotations
 
@@ -10,6 +12,8 @@ import os
 import subprocess
 import uuid
 from collections.abc import AsyncIterator
+from importlib import import_module
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +22,10 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.tables import Case
 from edge.converter import contract_data_converter
+from edge.search_attributes import WANTED, readme_table, type_name
+from models.contract import CONTRACTS
 from starter import Complaints, cli
+from starter.processes import PROCESSES
 from worker import build_worker
 
 from .conftest import binary, register_search_attributes, rows
@@ -192,3 +199,120 @@ async def test_poison_through_the_temporal_cli_fails_cleanly_and_the_worker_serv
     refused = await update(dev, "complaint-AFTER", "assign_handler", {"handler": "", "actor": 42})
     assert refused.returncode != 0 and "ValidationError" in refused.stderr
     assert (await update(dev, "complaint-AFTER", *STEPS[0][:2])).returncode == 0  # still served
+
+
+def test_the_cli_names_the_contract_s_workflows_and_models():
+    """The CLI's own table (so it imports no more than it runs) is the contract's."""
+    assert {p.workflow_type for p in PROCESSES.values()} == {c.workflow_type for c in CONTRACTS}
+    for contract in CONTRACTS:
+        [process] = [p for p in PROCESSES.values() if p.workflow_type == contract.workflow_type]
+        assert process.id_prefix == contract.id_prefix
+        assert process.model(process.input) is contract.input
+        assert {name: process.model(model) for name, model in process.updates.items()} == contract.updates
+        assert {name: process.model(model) for name, model in process.signals.items()} == contract.signals
+        assert getattr(import_module("starter.api"), process.api).workflow_type == contract.workflow_type
+
+
+def json_error(done: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    """`-o json`: an error is one line of JSON on stdout, and no traceback anywhere."""
+    assert "Traceback" not in done.stderr + done.stdout
+    [line] = done.stdout.splitlines()
+    error = json.loads(line)
+    assert set(error) == {"type", "message", "details"}
+    return error
+
+
+async def test_ops_cli_json_output_for_scripts(dev, dev_worker, queue, tmp_path):
+    env = {**CLEAN_ENV, "TEMPORAL_ADDRESS": address(dev), "TELECOM_TASK_QUEUE": queue}
+    telecom = binary("telecom")
+    data = json.dumps({**INPUT, "complaint_id": "JSON1"})
+    started = await run(telecom, "-o", "json", "complaint", "start", "-", env=env, stdin=data)
+    assert started.returncode == 0, started.stderr
+    assert json.loads(started.stdout)["workflow_id"] == "complaint-JSON1" and len(started.stdout.splitlines()) == 1
+
+    status, invalid, refused, missing, usage, unreadable, not_json = await asyncio.gather(
+        run(telecom, "complaint", "status", "JSON1", "-o", "json", env=env),
+        run(telecom, "--output", "json", "complaint", "assign_handler", "JSON1", '{"handler": "h li"}', env=env),
+        run(telecom, "-o", "json", "complaint", "send_reply", "JSON1", json.dumps(STEPS[2][1]), env=env),
+        run(telecom, "-o", "json", "complaint", "status", "NOSUCH", env=env),
+        run(telecom, "-o", "json", "complaint", "escalate", "JSON1", env=env),
+        run(telecom, "-o", "json", "complaint", "start", str(tmp_path / "missing.json"), env=env),
+        run(telecom, "-o", "json", "complaint", "confirm", "JSON1", '{"satisfied": tru', env=env))
+    assert status.returncode == 0 and json.loads(status.stdout)["state"] == "acknowledged"
+
+    assert invalid.returncode == 2
+    error = json_error(invalid)
+    assert error["type"] == "ValidationError" and "handler: String should match pattern" in error["message"]
+    assert [p["field"] for p in error["details"]["problems"]] == ["handler", "actor"]
+
+    assert refused.returncode == 1
+    error = json_error(refused)
+    assert error["type"] == "InvalidAction"
+    assert error["message"] == "send_reply refused: complaint is acknowledged: a reply needs an assigned handler"
+
+    assert missing.returncode == 1
+    assert json_error(missing)["type"] == "NotFound" and "complaint-NOSUCH" in json_error(missing)["message"]
+    assert usage.returncode == 2 and json_error(usage)["type"] == "UsageError"
+    assert unreadable.returncode == 2 and json_error(unreadable)["type"] == "UsageError"
+    assert "missing.json: No such file or directory" in json_error(unreadable)["message"]
+    assert not_json.returncode == 2 and json_error(not_json)["type"] == "ValidationError"
+    assert "not UTF-8 JSON" in json_error(not_json)["message"]
+    after = await Complaints(dev.client, task_queue=queue).status("JSON1")
+    assert len(after.history) == 1  # nothing was sent
+
+
+@pytest.mark.parametrize("argv, env, code, text", [
+    (["complaint", "status", "C1"], {"TEMPORAL_ADDRESS": "127.0.0.1:1"}, 1,
+     "cannot connect to Temporal at 127.0.0.1:1 (TEMPORAL_ADDRESS)"),
+    (["complaint", "status", "C1"], {"TELECOM_CODEC_KEY_FILE": "/nonexistent/codec.keys"}, 2,
+     "TELECOM_CODEC_KEY_FILE: /nonexistent/codec.keys: no such file"),
+    (["complaint", "start", "/nonexistent/complaint.json"], {}, 2,
+     "cannot read /nonexistent/complaint.json: No such file or directory"),
+    (["complaint", "assign_handler", "C1", "{"], {}, 2, "invalid AssignHandler from the argument"),
+    (["complaint"], {}, 2, "the following arguments are required: ACTION"),
+], ids=["no server", "no key file", "no input file", "bad JSON", "no action"])
+def test_user_errors_say_what_is_wrong_without_a_traceback(argv, env, code, text):
+    """Before anything reaches a server: no dev server needed."""
+    done = subprocess.run([binary("telecom"), *argv], capture_output=True, text=True, timeout=60,
+                          env={**CLEAN_ENV, **env})
+    assert done.returncode == code and done.stdout == ""
+    # Development's warning that no key ring is set may come first.
+    assert any(line.startswith(f"telecom: {text}") for line in done.stderr.splitlines()), done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.fixture
+async def bare_dev() -> AsyncIterator[WorkflowEnvironment]:
+    """A dev server without our search attributes, with a second namespace `other`."""
+    async with await WorkflowEnvironment.start_local(
+            dev_server_existing_path=binary("temporal"), ui=False,
+            dev_server_extra_args=["--namespace", "other"]) as env:
+        yield env
+
+
+def test_the_readme_lists_our_search_attributes_with_their_types():
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    assert readme_table() in readme, "README § Setting up a server: paste edge.search_attributes.readme_table()"
+
+
+async def test_setup_server_registers_our_search_attributes_once_and_names_a_conflict(bare_dev):
+    env = {**CLEAN_ENV, "TEMPORAL_ADDRESS": address(bare_dev)}
+    first = await run(binary("telecom"), "setup-server", env=env)
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout) == {"registered": list(WANTED), "present": []}
+    listed = await temporal(bare_dev, "operator", "search-attribute", "list", "-o", "json")
+    assert json.loads(listed.stdout)["customAttributes"] == {
+        name: f"INDEXED_VALUE_TYPE_{value_type.name}" for name, value_type in WANTED.items()}
+    again = await run(binary("telecom"), "-o", "json", "setup-server", env=env)
+    assert again.returncode == 0 and json.loads(again.stdout) == {"registered": [], "present": list(WANTED)}
+
+    # In the other namespace, one of ours already exists with another type: nothing is changed.
+    created = await temporal(bare_dev, "operator", "search-attribute", "create", "--namespace", "other",
+                             "--name", "TelecomRegion", "--type", "Int")
+    assert created.returncode == 0, created.stderr
+    conflict = await run(binary("telecom"), "setup-server", env={**env, "TEMPORAL_NAMESPACE": "other"})
+    assert conflict.returncode == 1 and "Traceback" not in conflict.stderr
+    assert (f"telecom: namespace other: TelecomRegion is a Int, ours is a {type_name(WANTED['TelecomRegion'])}"
+            in conflict.stderr)
+    listed = await temporal(bare_dev, "operator", "search-attribute", "list", "--namespace", "other", "-o", "json")
+    assert json.loads(listed.stdout)["customAttributes"] == {"TelecomRegion": "INDEXED_VALUE_TYPE_INT"}
