@@ -2,7 +2,8 @@
 activities with fakes instead: tests/fakes.py.)
 
 Temporal: `env` is a time-skipping test server of the test's own (its clock is the test's: the
-tests sleep and assert absolute times on it).
+tests sleep and assert absolute times on it), spawned while the previous test ran
+(tests/time_skipping.py).
 
 Databases: `engine` is a fresh database migrated by Alembic and seeded with the default adapters'
 outside world, copied from a template built once per session (and per xdist worker): a SQLite file
@@ -46,6 +47,8 @@ from edge import search_attributes
 from edge.codec import data_converter
 from models.policy import Policy
 from worker import build_worker
+
+from .time_skipping import Spares
 
 TEST_QUEUE = "telecom-service-test"
 
@@ -198,11 +201,17 @@ async def register_search_attributes(client: Client) -> None:
     await search_attributes.register(client)
 
 
+@pytest.fixture(scope="session")
+def test_servers() -> Iterator[Spares]:
+    spares = Spares(binary("temporal-test-server"))
+    yield spares
+    spares.close()
+
+
 @pytest.fixture
-async def env() -> AsyncIterator[WorkflowEnvironment]:
-    async with await WorkflowEnvironment.start_time_skipping(
-            data_converter=data_converter(),
-            test_server_existing_path=binary("temporal-test-server")) as env:
+async def env(test_servers: Spares) -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping test server of the test's own, spawned while the previous test ran."""
+    async with await test_servers.environment(data_converter()) as env:
         await register_search_attributes(env.client)
         yield env
 

@@ -4,60 +4,20 @@ ComplaintClosure must be guarded by `workflow.patched`, or recorded histories st
 from __future__ import annotations
 
 import pytest
-from temporalio import workflow
 from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
 from activities.tables import CaseEvent
 from edge.codec import data_converter
-from models.complaint import ComplaintInput, ComplaintStatus, ConfirmReply
+from models.complaint import ConfirmReply
 from worker import WORKFLOW_RUNNER, build_worker
-from workflows.complaint_closure import ComplaintClosure
 
 from .conftest import TEST_QUEUE, rows
 from .histories import DIRECTORY, load
+from .survey_patch import Patched, Unguarded
 from .test_complaint_closure import CLOSURE, complaint, investigate_and_reply
 
 HAPPY = DIRECTORY / "ComplaintClosure-happy.json"
-
-
-class SurveyAfterClosing:
-    """v2 of ComplaintClosure: after closing, invite the customer to a satisfaction survey (a new
-    activity), with or without the `workflow.patched` guard that the README prescribes."""
-
-    guarded: bool
-
-    async def _close(self, actor: str, reason: str) -> None:
-        await super()._close(actor, reason)
-        if not self.guarded or workflow.patched("closure-survey"):
-            await self.book.record("survey", reason="satisfaction survey sent",
-                                   notifications=[self.to_customer("survey", "complaint.survey")])
-
-
-@workflow.defn(name="ComplaintClosure")
-class Patched(SurveyAfterClosing, ComplaintClosure):
-    guarded = True
-
-    @workflow.init
-    def __init__(self, complaint: ComplaintInput) -> None:
-        super().__init__(complaint)
-
-    @workflow.run
-    async def run(self, complaint: ComplaintInput) -> ComplaintStatus:
-        return await super().run(complaint)
-
-
-@workflow.defn(name="ComplaintClosure")
-class Unguarded(SurveyAfterClosing, ComplaintClosure):
-    guarded = False
-
-    @workflow.init
-    def __init__(self, complaint: ComplaintInput) -> None:
-        super().__init__(complaint)
-
-    @workflow.run
-    async def run(self, complaint: ComplaintInput) -> ComplaintStatus:
-        return await super().run(complaint)
 
 
 async def replay(workflow_class) -> None:

@@ -1,0 +1,78 @@
+"""A time-skipping test server per test, started before the test asks for it.
+
+`WorkflowEnvironment.start_time_skipping` spawns the same binary but polls for it every 100 ms, about
+0.1 s idle per test while the server is ready in 0.03 s. Here each test's server was spawned while the
+previous test ran (`Spares`), and the environment is the SDK's own time-skipping one around it: the
+test still has a server and a clock of its own."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import subprocess
+
+from temporalio.client import Client
+from temporalio.converter import DataConverter
+from temporalio.testing import WorkflowEnvironment
+
+# The class start_time_skipping returns; importing it fails loudly if an SDK upgrade renames it.
+from temporalio.testing._workflow import _V1WorkflowEnvironment
+
+
+class TestServer:
+    """A temporal-test-server process on a free port: what the environment needs of its server is a
+    `target` and `shutdown()`."""
+
+    __test__ = False  # not a test class
+
+    def __init__(self, path: str) -> None:
+        with socket.socket() as probe:  # a free port, picked as the SDK picks it
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        self.target = f"127.0.0.1:{port}"
+        self.process = subprocess.Popen([path, str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    async def listening(self) -> bool:
+        """Wait until the server accepts connections; False if it exited (its port was taken)."""
+        host, port = self.target.split(":")
+        for _ in range(5000):  # 10 s, the SDK's start-up bound twice over
+            if self.process.poll() is not None:
+                return False
+            try:
+                _, writer = await asyncio.open_connection(host, int(port))
+            except OSError:
+                await asyncio.sleep(0.002)
+                continue
+            writer.close()
+            return self.process.poll() is None
+        raise TimeoutError(f"temporal-test-server on {self.target} did not start")
+
+    async def shutdown(self) -> None:
+        self.process.kill()
+        await asyncio.to_thread(self.process.wait)
+
+
+class Spares:
+    """One server spawned ahead: a test takes it and spawns the next test's."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.spare: TestServer | None = None
+
+    async def environment(self, data_converter: DataConverter) -> WorkflowEnvironment:
+        while True:
+            server, self.spare = self.spare or TestServer(self.path), TestServer(self.path)
+            if await server.listening():
+                break
+            await server.shutdown()
+        try:
+            client = await Client.connect(server.target, data_converter=data_converter)
+        except BaseException:
+            await server.shutdown()
+            raise
+        return _V1WorkflowEnvironment(client, server)  # duck-typed: a target and shutdown()
+
+    def close(self) -> None:
+        if self.spare is not None:
+            self.spare.process.kill()
+            self.spare.process.wait()
