@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from models import search
+from edge.search_attributes import WANTED, type_name
 
 ROOT = Path(__file__).resolve().parent.parent
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -51,7 +51,7 @@ class DevServer:
     def __init__(self, log: Path) -> None:
         self.port = free_port()
         self.address = f"127.0.0.1:{self.port}"
-        attributes = [f"{k.name}={k.indexed_value_type.name.title().replace('_', '')}" for k in search.ALL]
+        attributes = [f"{name}={type_name(value_type)}" for name, value_type in WANTED.items()]
         command = [_binary("temporal"), "server", "start-dev", "--headless", "--ip", "127.0.0.1",
                    "--port", str(self.port), *(arg for a in attributes for arg in ("--search-attribute", a))]
         self.process = subprocess.Popen(command, stdout=log.open("ab"), stderr=subprocess.STDOUT)
