@@ -50,9 +50,11 @@ FINAL_STATES = (ChangeState.closed, ChangeState.rejected, ChangeState.cancelled)
 class ChangeScope(Inbound):
     """The lines affected: an explicit list, or those of a region and/or service type in the line inventory."""
 
-    region: Region | None = None
-    service_type: ServiceType | None = None
-    lines: list[LineId] | None = Field(default=None, min_length=1, max_length=1000)
+    region: Region | None = Field(default=None, description="every line of this region (and service type, if given)")
+    service_type: ServiceType | None = Field(default=None, description="every line of this service type")
+    lines: list[LineId] | None = Field(default=None, min_length=1, max_length=1000,
+                                       description="these lines (network service ids), within region and service "
+                                                   "type if given")
 
     @model_validator(mode="after")
     def _something(self) -> ChangeScope:
@@ -62,14 +64,14 @@ class ChangeScope(Inbound):
 
 
 class ChangeInput(Inbound):
-    change_id: CaseId
-    kind: ChangeKind
-    scope: ChangeScope
-    window_start: Timestamp
-    window_end: Timestamp
+    change_id: CaseId = Field(description="the change's id, chosen by the caller; the workflow id is made of it")
+    kind: ChangeKind = Field(description="decides the notice period")
+    scope: ChangeScope = Field(description="the affected lines")
+    window_start: Timestamp = Field(description="when the change window opens (RFC 3339)")
+    window_end: Timestamp = Field(description="when it closes; after `window_start`")
     reason: Text = Field(description="what the customers are told, in their words")
-    approver: StaffId = Field(description="who approves the change (guide 6.1)")
-    requested_by: StaffId
+    approver: StaffId = Field(description="the staff account that approves or rejects the change (guide 6.1)")
+    requested_by: StaffId = Field(description="the staff account that plans the change")
 
     @model_validator(mode="after")
     def _window(self) -> ChangeInput:
@@ -87,19 +89,19 @@ def workflow_id(change_id: str) -> str:
 
 
 class ApproveChange(Inbound):
-    actor: StaffId
+    actor: StaffId = Field(description="the change's approver")
 
 
 class RejectChange(Inbound):
-    reason: Text
-    actor: StaffId
+    reason: Text = Field(description="why; recorded in the history")
+    actor: StaffId = Field(description="the change's approver")
 
 
 class RescheduleChange(Inbound):
-    window_start: Timestamp
-    window_end: Timestamp
-    reason: Text
-    actor: StaffId
+    window_start: Timestamp = Field(description="the new window's start (RFC 3339)")
+    window_end: Timestamp = Field(description="the new window's end; after `window_start`")
+    reason: Text = Field(description="why; told to no customer, recorded in the history")
+    actor: StaffId = Field(description="who moves the window")
 
     @model_validator(mode="after")
     def _window(self) -> RescheduleChange:
@@ -109,8 +111,8 @@ class RescheduleChange(Inbound):
 
 
 class CancelChange(Inbound):
-    reason: Text
-    actor: StaffId
+    reason: Text = Field(description="why; recorded in the history")
+    actor: StaffId = Field(description="who calls the change off")
 
 
 # --- what activities answer, and status ---------------------------------------------------------
@@ -199,19 +201,19 @@ class LineLookup(Contract):
 
 
 class ChangeStatus(CaseStatus):
-    change_id: str
+    change_id: str = Field(description="as in the input")
     state: ChangeState
     awaiting: str | None = Field(description="what the case waits for next; none once it has ended")
-    kind: ChangeKind
-    scope: ChangeScope
-    window_start: AwareDatetime
-    window_end: AwareDatetime
-    approver: str
+    kind: ChangeKind = Field(description="as in the input")
+    scope: ChangeScope = Field(description="as in the input")
+    window_start: AwareDatetime = Field(description="the window's start, as last approved or rescheduled")
+    window_end: AwareDatetime = Field(description="the window's end, as last approved or rescheduled")
+    approver: str = Field(description="as in the input")
     impact: Impact | None = Field(description="the assessment, shown before approval")
     notices: list[Notice] = Field(description="each notice sent so far, with the lines it reached")
-    reschedules: int
+    reschedules: int = Field(description="how many times the window moved")
     lines_checked: int = Field(description="lines tested after the window")
-    lines_down: int
-    tickets: list[str] = Field(description="FaultRepair tickets opened for lines still down")
-    decided_by: str | None = None
-    decided_at: datetime | None = None
+    lines_down: int = Field(description="lines still down after the window")
+    tickets: list[str] = Field(description="FaultRepair tickets opened for lines still down (the first 1,000)")
+    decided_by: str | None = Field(default=None, description="who approved or rejected")
+    decided_at: datetime | None = Field(default=None, description="when")

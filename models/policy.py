@@ -403,7 +403,6 @@ class ChangePolicy(Contract):
                                        description=f"{OPERATOR}: affected users are reminded this long before")
     follow_up_after: timedelta = Field(default=timedelta(hours=1), gt=timedelta(0),
                                        description=f"{OPERATOR}: affected lines are tested this long after the end")
-    approval_queue: str = Field(default="change-board", min_length=1)
     archive_retention: timedelta = Field(default=timedelta(days=3 * 365), description="guide ch. 7: 3 years")
 
     def notice(self, kind: str) -> timedelta:

@@ -247,7 +247,7 @@ class ServiceChange(Case):
         return self.finished
 
     def queue(self, clock: str) -> str:
-        return self.book.policy.change.approval_queue
+        return self.change.approver  # a change runs windows only: no SLA mark reaches a queue
 
     def awaiting(self) -> str | None:
         if self.finished:
