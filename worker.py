@@ -25,6 +25,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.calendar import CalendarOverrides, load_overrides
 from activities.calendar_versions import CalendarRollout, CalendarVersions
+from activities.change import ChangeActivities
 from activities.database import make_engine, upgrade
 from activities.deadlines import DueTimeCalculator
 from activities.inventory import InventoryChecks
@@ -49,10 +50,11 @@ from workflows.boundary import BoundaryInterceptor
 from workflows.calendar_change import CalendarChange
 from workflows.complaint_closure import ComplaintClosure
 from workflows.fault_repair import FaultRepair
+from workflows.service_change import ServiceChange
 from workflows.termination_cleanup import TerminationCleanup
 from workflows.unknown import UnknownWorkflow
 
-WORKFLOWS = [ApplicationReview, FaultRepair, ComplaintClosure, TerminationCleanup]
+WORKFLOWS = [ApplicationReview, FaultRepair, ComplaintClosure, TerminationCleanup, ServiceChange]
 WORKFLOW_RUNNER = SandboxedWorkflowRunner(
     restrictions=SandboxRestrictions.default.with_passthrough_modules("models", "activities", "adapters", "edge"))
 """Our contracts, activity, adapter and edge modules are deterministic to import: shared with the
@@ -84,7 +86,8 @@ def build_worker(client: Client, engine: sa.Engine, *, policy: Policy | None = N
     records = CaseRecords(engine, policy or Policy(), notifier)
     due_times = DueTimeCalculator(calendar, CalendarVersions(engine, calendar))
     rollout = CalendarRollout(engine, client)
-    lines = NetworkActivities(network or DatabaseNetwork(engine))
+    network = network or DatabaseNetwork(engine)
+    lines, changes = NetworkActivities(network), ChangeActivities(engine, network, client)
     stock = inventory or DatabaseInventory(engine)
     checks, oss = InventoryChecks(stock, id_keys), Provisioning(provisioning or DatabaseOss(engine, stock))
     return Worker(
@@ -92,7 +95,9 @@ def build_worker(client: Client, engine: sa.Engine, *, policy: Policy | None = N
         activities=[records.load_policy, records.record_transition, due_times.compute_due_times,
                     rollout.find_affected_cases, rollout.tell_cases,
                     checks.pre_review, oss.submit_order, oss.record_activation,
-                    lines.run_line_test, lines.look_up_service,
+                    lines.run_line_test, lines.look_up_service, changes.assess_impact, changes.notify_lines,
+                    changes.open_window, changes.close_window, changes.change_for_line, changes.follow_up,
+                    changes.open_tickets,
                     *termination_activities(engine, id_keys, billing, deprovisioning), *extra_activities],
         activity_executor=ThreadPoolExecutor(max_workers=32),
         workflow_runner=WORKFLOW_RUNNER, interceptors=INTERCEPTORS,

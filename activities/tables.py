@@ -123,3 +123,14 @@ class CalendarVersion(SQLModel, table=True):
     holidays: list[str] = Field(default_factory=list, sa_type=sa.JSON, nullable=False)
     working_days: list[str] = Field(default_factory=list, sa_type=sa.JSON, nullable=False)
     first_day: str = Field(max_length=10, description="the earliest day changed from the version before")
+
+
+class ChangeWindow(SQLModel, table=True):
+    """A service change's window while it is open (docs/processes.md § Service change): FaultRepair reads
+    it to link a fault on an affected line to the change instead of the operator's repair clocks."""
+
+    workflow_id: str = Field(primary_key=True, max_length=100)
+    change_id: str = Field(max_length=64)
+    scope: dict[str, Any] = _json()
+    starts_at: datetime = _at()
+    ends_at: datetime = _at()

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 import sqlalchemy as sa
-from sqlmodel import Field, Session, SQLModel
+from sqlmodel import Field, Session, SQLModel, col, select
 
 from edge.sql import UTCDateTime
 from models.common import Region
@@ -18,10 +18,13 @@ from models.fault import LineStatus, LineTestOutcome, LineTestResult, ServiceInf
 
 class NetworkService(SQLModel, table=True):
     service_id: str = Field(primary_key=True, max_length=64)
-    region: str = Field(max_length=10)
+    region: str = Field(max_length=10, index=True)
     status: str = Field(max_length=10, description="up, down or degraded")
     monthly_rental_fen: int
     updated_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    service_type: str | None = Field(default=None, max_length=20, index=True)
+    customer_ref: str | None = Field(default=None, max_length=64, description="the subscriber, told of changes")
+    special_care: bool = Field(default=False, description="e.g. a medical alarm on the line: a change flags it")
 
 
 class LineTestUnavailable(Exception):
@@ -82,7 +85,30 @@ def seed_services(engine: sa.Engine, services: Iterable[ServiceInfo] = DEFAULT_S
     with Session(engine) as session, session.begin():
         for s in services:
             session.merge(NetworkService(service_id=s.service_id, region=s.region, status=s.status,
-                                         monthly_rental_fen=s.monthly_rental_fen, updated_at=now))
+                                         monthly_rental_fen=s.monthly_rental_fen, updated_at=now,
+                                         service_type=_TYPES.get(s.service_id[:2])))
+
+
+_TYPES = {"BB": "broadband", "FL": "fixed_line"}
+"""The seeded services' types, by their ids' prefix."""
+
+
+def seed_subscribed_lines(engine: sa.Engine, lines: Iterable[tuple[str, Region, str, str]], *,
+                          special_care: Iterable[str] = ()) -> None:
+    """Network lines with their subscriber, in bulk: (service id, region, service type, customer ref),
+    all up (service changes: tests, demo, benchmark). Existing ids are left as they are."""
+    now, care = datetime.now(UTC), set(special_care)
+    rows = [{"service_id": sid, "region": region, "status": LineStatus.up, "monthly_rental_fen": 5000,
+             "updated_at": now, "service_type": service_type, "customer_ref": customer, "special_care": sid in care}
+            for sid, region, service_type, customer in lines]
+    with Session(engine) as session, session.begin():
+        for first in range(0, len(rows), 500):
+            chunk = rows[first:first + 500]
+            known = set(session.exec(select(NetworkService.service_id).where(
+                col(NetworkService.service_id).in_([r["service_id"] for r in chunk]))).all())
+            fresh = [r for r in chunk if r["service_id"] not in known]
+            if fresh:
+                session.execute(sa.insert(NetworkService), fresh)
 
 
 def set_line_status(engine: sa.Engine, service_id: str, status: LineStatus) -> None:

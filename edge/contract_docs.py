@@ -25,7 +25,7 @@ from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
 
-from models import application, calendar, complaint, fault, termination
+from models import application, calendar, change, complaint, fault, termination
 from models.case import CaseStatus
 from models.common import TASK_QUEUE, CaseId, CustomerRef, StaffId
 from models.contract import CONTRACTS, WorkflowContract
@@ -806,6 +806,56 @@ PROCESSES_DOCS = (
                "`early_termination_fee_fen`.",
                "Mobile numbers of a `port_out` request leave the pool (`ported_out`) instead of resting in "
                "quarantine.")),
+    Process(
+        workflow_type=change.WORKFLOW_TYPE, title="Service change", id_field="change_id",
+        modules=("service_change.py",), state_enum=change.ChangeState,
+        summary="A change to a service (planned network works, a tariff change, a service withdrawn) is assessed "
+                "for its impact on the affected lines (guide 6.5), approved, announced to every affected line "
+                "ahead of its window (6.3), carried out, and followed up: the lines are tested after the window "
+                "and each line still down gets a FaultRepair ticket. A fault reported on an affected line during "
+                "the window is linked to the change instead of counting against the operator's repair SLA. "
+                "A change reaches up to 100,000 lines: they are read page by page in activities, never held in "
+                "the case. 影响评估 → 审批 → 通知 → 实施 → 跟进 → 归档 (guide 6.1, 6.3, 6.5).",
+        states={"closed": "Followed up: every line tested, tickets opened (final).",
+                "rejected": "The approver rejected the change; no customer was told (final).",
+                "cancelled": "Called off before its window; every line already told was told so (final)."},
+        drive=("Start the case with the input: the impact assessment runs and the case waits in "
+               "`awaitingApproval`, its `impact` in `status`.",
+               "The approver (`approver` of the input) calls `approve`. It is refused while the window starts "
+               "sooner than the kind's notice period allows (policy `change`: `planned_works_notice`, "
+               "`tariff_change_notice`, `withdrawal_notice`, in docs/processes.md); the message gives the earliest "
+               "start. After `approve` every line is told (`notices`) and the case is "
+               "`scheduled`.",
+               "Before the window, `reschedule` moves it (every line already told is told again) and `cancel` "
+               "calls the change off; while `awaitingApproval` the approver may also `reject`.",
+               "The window opens and ends on its own (`inProgress`, then `followUp`); the lines are tested "
+               "shortly after its end (policy `follow_up_after`) and the case closes with its summary."),
+        awaiting=(("while notices are being sent", "notices to the affected lines"),
+                  ("`rejected` or `cancelled`, being archived", "closing"),
+                  ("`assessing`", "impact assessment"),
+                  ("`awaitingApproval`", "approval by … (the approver)"),
+                  ("`scheduled`", "the window's start"), ("`inProgress`", "the window's end"),
+                  ("`followUp`", "line tests of the affected lines"),
+                  ("final states", "none (`null`)")),
+        clocks=(
+            Clock("COUNTDOWN", "window", "at `approve` (again at each `reschedule`)",
+                  "closed by `cancel`; at its reminder mark every line is reminded (`reminder-N` notice); at its "
+                  "end the change window opens", lambda p: [("", p.change.countdown(2 * p.change.reminder_before))],
+                  budget=lambda p: f"until `window_start`; the reminder {span(p.change.reminder_before)} before"),
+            Clock("WINDOW", "window", "at `window_start`",
+                  "at its end the window closes: faults no longer link to the change",
+                  lambda p: [("", p.change.window(p.change.reminder_before))],
+                  budget=lambda p: "`window_end` − `window_start`"),
+            Clock("FOLLOW_UP", "window", "at `window_end`",
+                  "at its end each line is tested; a line still down without an open ticket gets a FaultRepair "
+                  "case (`channel` `service_change`, `change_id` set)", lambda p: [("", p.change.follow_up())])),
+        update_notes={"reschedule": "The notice period counts from the moment of the reschedule."},
+        notes=("Each notice reaches each line once: a notification per line keyed `<notice>:<line>` in the "
+               "case's outbox (`announce`, `rescheduled-N`, `reminder-N`, `cancelled`), so a page sent twice "
+               "(a retry, a worker restart) tells nobody twice.",
+               "FaultRepair asks, when a fault is reported, whether an open change window covers the line "
+               "(table `changewindow`, written while the window is open): if so the ticket has "
+               "`linked_change` and no operator response or resolution clock; the statutory cap still runs.")),
 )
 
 
@@ -1101,11 +1151,8 @@ BLOCK = re.compile(r"(<!-- generated:(?P<name>[A-Za-z]+) -->\n)(.*?)(<!-- /gener
 
 
 def process_block(process: Process, policy: Policy) -> str:
-    section = getattr(policy, {"ApplicationReview": "application", "FaultRepair": "fault",
-                               "ComplaintClosure": "complaint", "TerminationCleanup": "termination"}
-                      [process.workflow_type])
-    prefix = {"ApplicationReview": "application", "FaultRepair": "fault", "ComplaintClosure": "complaint",
-              "TerminationCleanup": "termination"}[process.workflow_type]
+    prefix = process.contract.id_prefix.rstrip("-")  # the id prefix names the policy's section too
+    section = getattr(policy, prefix)
     states = state_rows(process, process.state_enum, process.states)
     lines = [process.summary, "", f"How a case is started and driven: [docs/contract/{process.workflow_type}.md]"
              f"(contract/{process.workflow_type}.md).", "", "States (`status.state`):", ""]

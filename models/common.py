@@ -66,6 +66,7 @@ class CaseType(StrEnum):
     fault = "fault"
     complaint = "complaint"
     termination = "termination"
+    change = "change"
 
 
 class Region(StrEnum):

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel
 
-from . import application, complaint, fault, termination
+from . import application, change, complaint, fault, termination
 
 
 @dataclass(frozen=True)
@@ -46,4 +46,9 @@ CONTRACTS = [
                  "reclaim_number": termination.ReclaimNumber, "cancel": termination.CancelTermination},
         queries={"status": termination.TerminationStatus},
         signals={termination.PAYMENT_SIGNAL: termination.PaymentReceived}),
+    WorkflowContract(
+        change.WORKFLOW_TYPE, "change-", change.ChangeInput,
+        updates={"approve": change.ApproveChange, "reject": change.RejectChange,
+                 "reschedule": change.RescheduleChange, "cancel": change.CancelChange},
+        queries={"status": change.ChangeStatus}),
 ]

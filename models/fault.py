@@ -3,6 +3,8 @@ activity arguments."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
@@ -10,6 +12,8 @@ from pydantic import AwareDatetime, Field, StringConstraints
 
 from .case import CaseStatus
 from .common import Actor, CaseId, Contract, Customer, Inbound, Region, ShortText, StaffId, Text, Timestamp
+from .policy import FaultPolicy
+from .records import CompensationKind, CompensationRecord
 
 WORKFLOW_TYPE = "FaultRepair"
 
@@ -51,6 +55,8 @@ class FaultChannel(StrEnum):
     web = "web"
     sms = "sms"
     store = "store"
+    service_change = "service_change"
+    """Opened by a service change's follow-up for a line still down after its window."""
 
 
 class FaultInput(Inbound):
@@ -66,6 +72,8 @@ class FaultInput(Inbound):
     reported_at: Timestamp | None = Field(
         default=None, description="when the fault was reported (RFC 3339); defaults to the start of the case")
     customer: Customer
+    change_id: CaseId | None = Field(default=None, description="the service change whose follow-up found the line "
+                                                                "still down (set by ServiceChange)")
 
     @property
     def workflow_id(self) -> str:
@@ -200,3 +208,19 @@ class FaultStatus(CaseStatus):
     statutory_breached: bool = Field(description="not repaired within the 条例 Art. 32 cap")
     rental_waived_fen: int = Field(description="rental waivers recorded so far, integer fen")
     reported_at: AwareDatetime
+    linked_change: str | None = Field(default=None, description="the service change whose window covered the "
+                                                                "line when reported: no operator SLA clocks")
+
+
+FaultPeriod = tuple[int, datetime, datetime]
+"""A repaired fault period: (episode, start, end)."""
+
+
+def rental_waivers(policy: FaultPolicy, monthly_rental_fen: int, periods: Sequence[FaultPeriod]
+                   ) -> list[CompensationRecord]:
+    """条例 Art. 32: the rental of each fault period (episode, start, end) not repaired within the cap, waived."""
+    return [CompensationRecord(
+        key=f"rental-waiver-{episode}", kind=CompensationKind.rental_waiver, period_start=start, period_end=end,
+        amount_fen=policy.rental_waiver_fen(monthly_rental_fen, end - start),
+        reason=f"条例 Art. 32: not repaired within the statutory cap; rental waived for fault period {episode}")
+        for episode, start, end in periods]

@@ -386,6 +386,44 @@ class TerminationPolicy(Contract):
                            budget=budget, warnings=[])
 
 
+class ChangePolicy(Contract):
+    """ServiceChange (guide 6.1, 6.3, 6.5): how far ahead each kind of change is announced."""
+
+    planned_works_notice: timedelta = Field(
+        default=timedelta(hours=72), gt=timedelta(0),
+        description="电信条例 (2016), ch. 3 电信服务: works (工程施工, 网络建设) that affect or may affect users are "
+                    "announced to them 72 hours ahead (article number not verified offline: check before citing)")
+    tariff_change_notice: timedelta = Field(
+        default=timedelta(days=30), gt=timedelta(0),
+        description=f"{OPERATOR}: a tariff change is announced a month ahead (no figure verified)")
+    withdrawal_notice: timedelta = Field(
+        default=timedelta(days=30), gt=timedelta(0),
+        description=f"{OPERATOR}: a service withdrawn is announced 30 days ahead (no figure verified)")
+    reminder_before: timedelta = Field(default=timedelta(hours=24), gt=timedelta(0),
+                                       description=f"{OPERATOR}: affected users are reminded this long before")
+    follow_up_after: timedelta = Field(default=timedelta(hours=1), gt=timedelta(0),
+                                       description=f"{OPERATOR}: affected lines are tested this long after the end")
+    archive_retention: timedelta = Field(default=timedelta(days=3 * 365), description="guide ch. 7: 3 years")
+
+    def notice(self, kind: str) -> timedelta:
+        return {"planned_works": self.planned_works_notice, "tariff_change": self.tariff_change_notice,
+                "withdrawal": self.withdrawal_notice}[kind]
+
+    def countdown(self, until_start: timedelta) -> ClockPolicy:
+        """Plain deadline: the window's start, with the reminder before it if there is time for one."""
+        remind = [WarningMark(after=until_start - self.reminder_before)] if until_start > self.reminder_before \
+            else []
+        return ClockPolicy(source=f"{OPERATOR}: the change window starts; affected users reminded "
+                                  f"{_iso(self.reminder_before)} before", budget=until_start, warnings=remind)
+
+    def window(self, length: timedelta) -> ClockPolicy:
+        return ClockPolicy(source="the change window, as approved", budget=length, warnings=[])
+
+    def follow_up(self) -> ClockPolicy:
+        return ClockPolicy(source=f"{OPERATOR}: lines are tested {_iso(self.follow_up_after)} after the window",
+                           budget=self.follow_up_after, warnings=[])
+
+
 class Policy(Contract):
     version: str = Field(default="2026.1", min_length=1, description="recorded with every case that binds it")
     timezone: str = Field(default="Asia/Shanghai", description="where working days and dates are counted")
@@ -399,6 +437,7 @@ class Policy(Contract):
     fault: FaultPolicy = FaultPolicy()
     complaint: ComplaintPolicy = ComplaintPolicy()
     termination: TerminationPolicy = TerminationPolicy()
+    change: ChangePolicy = ChangePolicy()
 
     @classmethod
     def from_toml(cls, path: str | Path) -> Policy:

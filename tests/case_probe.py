@@ -12,7 +12,8 @@ with workflow.unsafe.imports_passed_through():
     from models.case import CaseStatus
     from models.common import CaseType, Contract, Customer
     from models.policy import ClockPolicy, Escalation, EscalationLevel, WarningMark
-    from workflows.case import Actions, Case, refuse
+    from workflows.actions import Actions, refuse
+    from workflows.case import Case
     from workflows.clocks import Firing
     from workflows.inbound import case_input
 

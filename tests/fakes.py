@@ -29,6 +29,7 @@ from temporalio.worker import Worker
 
 from activities.deadlines import DueTimeCalculator
 from models.application import Activation, OrderReceipt, OrderRequest, OrderState, PreReviewRequest, PreReviewResult
+from models.change import ChangeLink, LineLookup
 from models.fault import LineStatus, LineTestOutcome, LineTestRequest, LineTestResult, ServiceInfo, ServiceLookup
 from models.identity import IdentityDocument, ProtectedIdentity
 from models.policy import Policy
@@ -98,6 +99,8 @@ class Fakes:
                                         message="光功率过低：入户光缆疑似受损")
         self.line_test_down = False
         self.monthly_rental_fen = 5000
+        self.changes: dict[str, str] = {}
+        """service id → the service change whose window covers it now."""
         # TerminationCleanup: billing, lines, the account
         self.account_found, self.identity_matches = True, True
         self.account = AccountSnapshot(customer_ref="CUST-3001", active=True, balance_fen=0, contract_end=None,
@@ -119,7 +122,8 @@ class Fakes:
     def activities(self) -> list[Callable]:
         return [self.load_policy, self.record_transition, self.compute_due_times, self.pre_review,
                 self.submit_order, self.record_activation, self.run_line_test, self.look_up_service,
-                self.check_request, self.claim_account, self.release_claim, self.deprovision, self.reclaim_number,
+                self.change_for_line, self.check_request, self.claim_account, self.release_claim, self.deprovision,
+                self.reclaim_number,
                 self.release_numbers, self.erase_personal_data, self.record_payment, self.settle, self.refund,
                 self.return_equipment, self.charge_equipment]
 
@@ -206,6 +210,10 @@ class Fakes:
         self.calls.append(("look_up_service", request))
         return ServiceInfo(service_id=request.service_id, region="urban", status=LineStatus.up,
                            monthly_rental_fen=self.monthly_rental_fen)
+
+    @activity.defn(name="change_for_line")
+    async def change_for_line(self, lookup: LineLookup) -> ChangeLink:
+        return ChangeLink(change_id=self.changes.get(lookup.service_id))
 
     # --- TerminationCleanup -----------------------------------------------------------------------
 

@@ -19,7 +19,8 @@ with workflow.unsafe.imports_passed_through():
     from models.identity import mask
     from models.records import CaseFacts, CompensationKind, CompensationRecord
 
-    from .case import Case, call
+    from .actions import call
+    from .case import Case
     from .inbound import case_signal
 
 PROVISIONING = "provisioning"

@@ -21,7 +21,8 @@ with workflow.unsafe.imports_passed_through():
     from models.records import CaseFacts
 
     from .application_fulfilment import Fulfilment
-    from .case import Actions, call, invalid_input, local_date, process, refuse
+    from .actions import Actions, call, invalid_input, process, refuse
+    from .case import local_date
     from .clocks import Firing
     from .inbound import case_input
 

@@ -15,7 +15,7 @@ with workflow.unsafe.imports_passed_through():
     from models.calendar import (WORKFLOW_TYPE, CalendarChangeInput, CalendarChangeStatus, CasePage, CasesToTell,
                                  workflow_id)
 
-    from .case import invalid_input
+    from .actions import invalid_input
 
 PAGE = 200
 PAGES_PER_RUN = 50

@@ -12,19 +12,14 @@ handlers of their reminder and end; `finish` writes the case's last record and i
 
 from __future__ import annotations
 
-import functools
-import inspect
-from dataclasses import replace
 from collections.abc import Awaitable, Callable, Collection, Sequence
+from dataclasses import replace
 from datetime import date, datetime, timedelta
-from typing import Any, ClassVar, Generic, TypeVar, cast
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
-from pydantic import ValidationError
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
-from temporalio.workflow import UpdateMethodMultiParam
 
 with workflow.unsafe.imports_passed_through():
     from models import calendar
@@ -34,36 +29,13 @@ with workflow.unsafe.imports_passed_through():
     from models.records import ArchiveRecord, CaseFacts, Channel, NotificationRecord
     from models.sla import SlaEventKind
 
+    from .actions import invalid_input
     from .book import CaseBook
     from .clocks import MISSED, Firing
     from .inbound import UnknownNames
     from .patches import migrated_marks
 
-INVALID_INPUT = "InvalidInput"
-INVALID_ACTION = "InvalidAction"
-TIMEOUT = timedelta(seconds=30)
-ADAPTER_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2,
-                            maximum_interval=timedelta(minutes=1))
-"""Outside systems being down is retried without limit (the case waits); their refusals are final."""
-
-A = TypeVar("A")
-C = TypeVar("C", bound="Case")
-R = TypeVar("R")
-S = TypeVar("S")
 Handler = Callable[[Firing], Awaitable[None]]
-
-
-def invalid_input(field: str, problem: str) -> ApplicationError:
-    """A well-formed input that cannot be a case. Its details are those of a `ValidationError`
-    (`edge.converter`), so a program reads both the same way."""
-    return ApplicationError(f"{field}: {problem}", {"problems": [{"field": field, "problem": problem}]},
-                            type=INVALID_INPUT, non_retryable=True)
-
-
-def refuse(message: str) -> ApplicationError:
-    """A human action that does not fit the case's current state: the update fails, the case goes on.
-    `Actions` adds the action and the state to its details."""
-    return ApplicationError(message, type=INVALID_ACTION, non_retryable=True)
 
 
 def local_date(moment: datetime, timezone: str) -> date:
@@ -88,66 +60,6 @@ def check_event_time(field: str, moment: datetime, policy: Policy) -> None:
                                    "(policy backdating_limit)")
 
 
-def process(workflow_type: str) -> Callable[[type[C]], type[C]]:
-    """`@workflow.defn` of a process: a malformed input or update argument fails that case or update
-    (a `ValidationError`), never the workflow task again and again."""
-    return workflow.defn(name=workflow_type, failure_exception_types=[ValidationError])
-
-
-async def call(activity: Callable[[Any, A], R], arg: A, summary: str, *,
-               retry: RetryPolicy = ADAPTER_RETRY) -> R:
-    """An outside system's activity, with the options every case uses for them."""
-    return await workflow.execute_activity_method(activity, arg, start_to_close_timeout=TIMEOUT, retry_policy=retry,
-                                                  summary=summary)
-
-
-class Actions(Generic[S]):
-    """`Actions(Status)`: the `action` decorator of a process whose human actions answer with its
-    `status` model."""
-
-    def __init__(self, status: type[S]) -> None:
-        self.answer = status
-
-    def __call__(self, description: str, *, allowed: Collection[Any] = (), refusal: str = "",
-                 check: Callable[[Any, Any], None] | None = None
-                 ) -> Callable[[Callable[[C, A], Awaitable[None]]], UpdateMethodMultiParam[[C, A], S]]:
-        """A human action as an update, taken only in the `allowed` states (else refused with
-        `refusal`) and where `check` passes. Both are the update's validator (a refusal never reaches
-        history) and run again under the case's lock: another action may have moved the case meanwhile.
-        The update answers with the case's status."""
-        name = ""
-
-        def validate(self: Case, request: Any) -> None:
-            try:
-                if allowed and self.state not in allowed:
-                    raise refuse(f"{self.NOUN} is {self.state}: {refusal}")
-                if check is not None:
-                    check(self, request)
-            except ApplicationError as refused:  # what a program reads beside the message
-                raise ApplicationError(refused.message, {"action": name, "state": str(self.state)},
-                                       type=refused.type, non_retryable=True) from None
-
-        def decorate(apply: Callable[[C, A], Awaitable[None]]) -> UpdateMethodMultiParam[[C, A], S]:
-            nonlocal name
-            name = apply.__name__
-            validate.__signature__ = inspect.signature(apply)  # type: ignore[attr-defined]  # the SDK compares them
-
-            @functools.wraps(apply)  # the update's name and argument type are the action's
-            async def handler(self: C, request: A) -> S:
-                async with self.book.acting():
-                    validate(self, request)
-                    await apply(self, request)
-                    answer: S = self.status()
-                    return answer
-
-            handler.__annotations__ = {**apply.__annotations__, "return": self.answer}  # what typed clients read
-            update = workflow.update(description=description)(handler)
-            update.validator(validate)
-            return cast(UpdateMethodMultiParam[[C, A], S], update)  # what `workflow.update(handler)` is typed
-
-        return decorate
-
-
 class Case(UnknownNames):
     """Base of every process workflow."""
 
@@ -160,7 +72,7 @@ class Case(UnknownNames):
     status: Callable[[], Any]
     """The process's `status` query."""
 
-    def open_case(self, case_type: CaseType, customer_ref: str, **ref: str) -> None:
+    def open_case(self, case_type: CaseType, customer_ref: str | None, **ref: str) -> None:
         """In the process's init: `ref` names the case in every notification (e.g. ticket_id=...)."""
         self.book = CaseBook(case_type, self.details)
         self.customer_ref, self.ref = customer_ref, ref
@@ -217,7 +129,7 @@ class Case(UnknownNames):
                 "policy_version": self.book.policy.version}
 
     async def record_opening(self, step: str, *, reason: str, details: dict[str, Any], to_state: Any,
-                             contact: Customer, notifications: Sequence[NotificationRecord] = (),
+                             contact: Customer | None = None, notifications: Sequence[NotificationRecord] = (),
                              **facts: Any) -> None:
         """The case's first record: its customer's contact, and the policy it is bound to."""
         await self.book.record(step, to_state=to_state, contact=contact, reason=reason, notifications=notifications,
@@ -228,6 +140,7 @@ class Case(UnknownNames):
 
     def to_customer(self, step: str, template: str, channel: Channel = Channel.sms,
                     **params: Any) -> NotificationRecord:
+        assert self.customer_ref is not None, "a case with no customer tells none"
         return self.book.notification(step, template, self.customer_ref, channel, **self.ref, **params)
 
     def to_staff(self, step: str, role: str, template: str, **params: Any) -> NotificationRecord:

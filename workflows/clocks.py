@@ -189,7 +189,10 @@ class ClockSet:
     def stop(self, name: str, at: datetime | None = None, *, keep_due: bool = True) -> None:
         """`at`: when. A calendar clock's status keeps the time it ran (a working-day clock's shows the
         time measured at its last start, pause or resume: that needs the calendar), and a mark already
-        due (its timer not yet taken when the stop came: a late answer) still fires, at its instant."""
+        due (its timer not yet taken when the stop came: a late answer) still fires, at its instant.
+        Stopping a clock the case never started does nothing."""
+        if name not in self._clocks:
+            return
         clock = self._clocks[name]
         if at is not None and clock.segment_start is not None and clock.policy.basis is Basis.calendar:
             clock.consumed += at - clock.segment_start

@@ -15,7 +15,8 @@ with workflow.unsafe.imports_passed_through():
     from models.records import CaseFacts, Channel, SlaEventRecord
     from models.sla import SlaEventKind
 
-    from .case import Actions, Case, invalid_input, local_date, process, refuse
+    from .actions import Actions, invalid_input, process, refuse
+    from .case import Case, local_date
     from .clocks import Firing
     from .inbound import case_input
 

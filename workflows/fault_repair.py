@@ -11,26 +11,28 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.change import ChangeActivities
     from activities.network import UNKNOWN_SERVICE, NetworkActivities
+    from models.change import LineLookup
     from models.common import CaseType
     from models.fault import (WORKFLOW_TYPE, AssignTechnician, CancelTicket, Confirmation, ConfirmRepair,
                               FaultCause, FaultInput, FaultState, FaultStatus, HoldTicket, LineTestOutcome,
                               LineTestRequest, LineTestResult, ReopenTicket, Resolution, ResolveFault,
-                              ResumeTicket, ServiceLookup)
-    from models.records import CaseFacts, CompensationKind, CompensationRecord
+                              ResumeTicket, ServiceLookup, FaultPeriod, rental_waivers)
+    from models.records import CaseFacts, CompensationRecord
     from models.sla import SlaEventKind
 
-    from .case import Actions, Case, call, iso, process, refuse
+    from .actions import Actions, call, process, refuse
+    from .case import Case, iso
     from .clocks import Firing
     from .inbound import case_input
+    from .patches import linked_changes
 
 action = Actions(FaultStatus)
 RESPONSE, RESOLUTION, STATUTORY = "response", "resolution", "statutory"
 CONFIRMATION, REOPEN_WINDOW = "confirmation", "reopen_window"
-OPERATOR_CLOCKS = (RESPONSE, RESOLUTION)
-"""The clocks a hold pauses; the statutory clock never pauses for the customer."""
-DISPATCH = "fault-dispatch"
-"""Staff queue that gets warnings while no technician is assigned."""
+OPERATOR_CLOCKS = (RESPONSE, RESOLUTION)  # those a hold pauses: the statutory clock never pauses for the customer
+DISPATCH = "fault-dispatch"  # the staff queue warned while no technician is assigned
 OPEN = (FaultState.acknowledged, FaultState.pending, FaultState.inProgress, FaultState.held)
 LINE_TEST_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2, maximum_attempts=3)
 """A diagnosis is worth a few quick tries, not a wait: after them the ticket goes to dispatch untested."""
@@ -54,27 +56,31 @@ class FaultRepair(Case):
         self.held_clocks: list[str] = []
         self.resolution: Resolution | None = None
         self.confirmation: Confirmation | None = None
-        self.reopenings = 0
         self.reopen_window_end: datetime | None = None
         self.episode, self.fault_since = 1, self.reported_at
-        self.unwaived: list[tuple[int, datetime, datetime]] = []
+        self.unwaived: list[FaultPeriod] = []
         """Repaired fault periods (episode, start, end) no rental waiver covers yet."""
-        self.rental_waived_fen = 0
+        self.reopenings = self.rental_waived_fen = 0
+        self.linked_change: str | None = None
         self.final = False
 
     @workflow.run
     async def run(self, ticket: FaultInput) -> FaultStatus:
         policy = await self.begin(ticket.workflow_id, f"ticket {ticket.ticket_id!r}", ("reported_at", self.reported_at))
         async with self.book.lock:  # human actions wait until the ticket is diagnosed
+            if linked_changes():  # in a service change's window the fault is the change's, not the operator's SLA
+                self.linked_change = (await call(ChangeActivities.change_for_line, LineLookup(
+                    service_id=ticket.service_id, at=self.reported_at), "a service change on the line?")).change_id
             for name, clock in ((RESPONSE, policy.fault.response_clock(ticket.severity)),
                                 (RESOLUTION, policy.fault.resolution_clock(ticket.severity)),
                                 (STATUTORY, policy.fault.statutory_clock(ticket.region))):
-                await self.book.clocks.start(name, clock, self.reported_at)
+                if name == STATUTORY or self.linked_change is None:
+                    await self.book.clocks.start(name, clock, self.reported_at)
             await self.record_opening(
                 "reported", to_state=FaultState.acknowledged, contact=ticket.customer, region=ticket.region,
                 severity=ticket.severity, reason=f"{ticket.severity} fault reported via {ticket.channel}",
-                details={"service_id": ticket.service_id, "channel": ticket.channel,
-                         "reported_at": self.reported_at.isoformat(),
+                details={"service_id": ticket.service_id, "channel": ticket.channel, "change_id": ticket.change_id,
+                         "reported_at": self.reported_at.isoformat(), "linked_change": self.linked_change,
                          "terminal_equipment_reported": ticket.terminal_equipment})
             await self._diagnose()
         await self.wait(lambda: self.final)
@@ -156,7 +162,7 @@ class FaultRepair(Case):
         waivers = await self._waivers(periods, request.cause_code)
         self.unwaived = [] if waivers else periods
         events = []
-        for name in (RESOLUTION, STATUTORY):
+        for name in [n for n in (RESOLUTION, STATUTORY) if clocks.is_running(n)]:  # linked: no resolution clock
             if clocks.has_breached(name):
                 clocks.stop(name)
             else:
@@ -225,7 +231,7 @@ class FaultRepair(Case):
             resolution=self.resolution, confirmation=self.confirmation, reopenings=self.reopenings,
             reopen_window_end=self.reopen_window_end, escalated_to=self.escalated_to,
             statutory_breached=self.book.clocks.has_breached(STATUTORY), rental_waived_fen=self.rental_waived_fen,
-            reported_at=self.reported_at)
+            reported_at=self.reported_at, linked_change=self.linked_change)
 
     async def on_mark(self, firing: Firing) -> None:
         if firing.clock != STATUTORY or firing.mark.kind is not SlaEventKind.breach:
@@ -238,18 +244,13 @@ class FaultRepair(Case):
                 "statutory-breach", "fault.statutory_breach",
                 rental_waiver_expected=not self.ticket.terminal_equipment)))
 
-    async def _waivers(self, periods: list[tuple[int, datetime, datetime]], cause: FaultCause
-                       ) -> list[CompensationRecord]:
+    async def _waivers(self, periods: list[FaultPeriod], cause: FaultCause) -> list[CompensationRecord]:
         """Art. 32 rental waivers owed at this repair (none unless the statutory cap has passed)."""
         if not self.book.clocks.has_breached(STATUTORY) or cause is FaultCause.terminal_equipment:
             return []
         service = await call(NetworkActivities.look_up_service, ServiceLookup(service_id=self.ticket.service_id),
                              "monthly rental", retry=LOOKUP_RETRY)
-        return [CompensationRecord(
-            key=f"rental-waiver-{episode}", kind=CompensationKind.rental_waiver, period_start=start, period_end=end,
-            amount_fen=self.book.policy.fault.rental_waiver_fen(service.monthly_rental_fen, end - start),
-            reason=f"条例 Art. 32: not repaired within the statutory cap; rental waived for fault period {episode}")
-            for episode, start, end in periods]
+        return rental_waivers(self.book.policy.fault, service.monthly_rental_fen, periods)
 
     async def _close(self, confirmation: Confirmation, actor: str, reason: str) -> None:
         assert self.reopen_window_end is not None
@@ -265,7 +266,7 @@ class FaultRepair(Case):
         resolution = self.resolution
         summary = {"severity": self.ticket.severity, "region": self.ticket.region, "outcome": to_state or self.state,
                    "reopenings": self.reopenings, "rental_waived_fen": self.rental_waived_fen,
-                   "cause_code": resolution.cause_code if resolution else None,
+                   "cause_code": resolution.cause_code if resolution else None, "linked_change": self.linked_change,
                    "first_response_at": iso(self.first_response_at),
                    "resolved_at": iso(resolution.at if resolution else None),
                    "statutory_breached": self.book.clocks.has_breached(STATUTORY)}
@@ -275,7 +276,7 @@ class FaultRepair(Case):
     def _first_response(self, at: datetime) -> None:
         """Stops the response clock the first time only; a hold may have paused it."""
         if self.first_response_at is None:
-            self.book.clocks.stop(RESPONSE)
+            self.book.clocks.stop(RESPONSE)  # a fault linked to a service change has none
             self.first_response_at = at
             self.held_clocks = [name for name in self.held_clocks if name != RESPONSE]
 

@@ -22,6 +22,11 @@ MIGRATED_MARKS = "migrated-marks"
 a legacy system) is recorded as missed, telling nobody; before, it fired as a fresh warning."""
 
 
+LINKED_CHANGES = "linked-changes"
+"""Issue 18: a fault reported in a service change's window on an affected line is linked to the change:
+no operator response or resolution clock, the statutory one runs. Before, every fault had all three."""
+
+
 def local_steps() -> bool:
     return workflow.patched(LOCAL_STEPS)
 
@@ -36,3 +41,7 @@ def kept_due_marks() -> bool:
 
 def migrated_marks() -> bool:
     return workflow.patched(MIGRATED_MARKS)
+
+
+def linked_changes() -> bool:
+    return workflow.patched(LINKED_CHANGES)

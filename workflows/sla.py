@@ -48,7 +48,8 @@ class SlaClocks(ClockSet):
         return event
 
     def stop(self, name: str, at: datetime | None = None, *, keep_due: bool = True) -> None:
-        super().stop(name, at or workflow.now(), keep_due=keep_due and kept_due_marks())
+        if name in self._clocks:
+            super().stop(name, at or workflow.now(), keep_due=keep_due and kept_due_marks())
 
     async def resume(self, name: str, at: datetime) -> SlaEventRecord:
         clock = self[name]

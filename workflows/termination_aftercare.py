@@ -20,7 +20,8 @@ with workflow.unsafe.imports_passed_through():
                                     PersonalData, Refund, RefundRequest, Settlement, TerminationInput,
                                     TerminationStage, TerminationState, erasure_time)
 
-    from .case import Case, call, iso
+    from .actions import call
+    from .case import Case, iso
     from .clocks import Firing
 
 PAYMENT, REFUND, EQUIPMENT, QUARANTINE, RETENTION = "payment", "refund", "equipment", "quarantine", "retention"

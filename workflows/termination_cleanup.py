@@ -21,7 +21,8 @@ with workflow.unsafe.imports_passed_through():
                                     PersonalData, ReclaimNumber, RecordEquipmentReturn, RequestFacts,
                                     TerminationInput, TerminationStage, TerminationState, TerminationStatus)
 
-    from .case import Actions, call, invalid_input, local_date, process, refuse
+    from .actions import Actions, call, invalid_input, process, refuse
+    from .case import local_date
     from .clocks import Firing
     from .inbound import case_input, case_signal
     from .termination_aftercare import EQUIPMENT, PAYMENT, QUARANTINE, Aftercare
@@ -134,7 +135,7 @@ class TerminationCleanup(Aftercare):
         position = next(i for i, line in enumerate(self.lines) if line.line_id == request.number)
         result = await call(Termination.reclaim_number, NumberReclaim(
             order_id=f"RCL-{self.request.request_id}-{position + 1}", number=request.number,
-            identity=request.identity, customer_ref=self.customer_ref, at=workflow.now()),
+            identity=request.identity, customer_ref=self.request.customer.customer_ref, at=workflow.now()),
             "reclaim a quarantined number")
         if not result.reclaimed:
             raise refuse(f"the number cannot be reclaimed: {result.reason}")
