@@ -1,6 +1,6 @@
-"""`python -m bench [throughput] [scale]`: the throughput run (every process beside its floor, on
-SQLite and, given a URL, PostgreSQL) and the scale run (default: both), into one JSON file and its
-chart. A part run alone replaces only its own section of the file. `scripts/bench` runs it with a
+"""`python -m bench [throughput] [scale] [change]`: the throughput run (every process beside its floor,
+on SQLite and, given a URL, PostgreSQL), the scale run and a service change over 100,000 lines
+(default: all three), into one JSON file and its chart. A part run alone replaces only its own section of the file. `scripts/bench` runs it with a
 throwaway PostgreSQL."""
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from temporalio.client import Client
 
 from edge.codec import KeyRing, data_converter
 
+from .change import run_change
 from .chart import draw
 from .processes import ROOT, DevServer
 from .scale import run_scale
@@ -52,13 +53,15 @@ def machine(postgres_url: str | None) -> dict:
 
 async def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("parts", nargs="*", choices=["throughput", "scale"], default=["throughput", "scale"],
-                        help="what to run (default: both)")
+    parser.add_argument("parts", nargs="*", choices=["throughput", "scale", "change"],
+                        default=["throughput", "scale", "change"],
+                        help="what to run (default: all)")
     parser.add_argument("--cases", type=int, default=300, help="cases per process and per floor (default 300)")
     parser.add_argument("--postgres", default=os.environ.get("TELECOM_BENCH_POSTGRES_URL"),
                         help="admin URL of a PostgreSQL server to run on as well (a database is created and dropped)")
     parser.add_argument("--scale", type=int, default=10_000, help="open cases in the scale run")
     parser.add_argument("--sample", type=int, default=100, help="scale-run cases driven on while the rest wait")
+    parser.add_argument("--lines", type=int, default=100_000, help="lines a service change tells (default 100,000)")
     parser.add_argument("--out", type=Path, default=RESULTS, help=f"results file (default {RESULTS.relative_to(ROOT)})")
     args = parser.parse_args()
 
@@ -82,6 +85,8 @@ async def main() -> None:
                 server.stop()
         if "scale" in args.parts:
             results["scale"] = {"when": when, **await run_scale(args.scale, args.sample, work, keys, converter)}
+        if "change" in args.parts:
+            results["change"] = {"when": when, **await run_change(args.lines, work, keys, converter)}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     if "throughput" in results:
