@@ -23,9 +23,12 @@ from temporalio.testing import WorkflowEnvironment
 from activities.calendar import CalendarOverrides, WorkingCalendar
 from activities.calendar_versions import CalendarVersions
 from activities.database import make_engine, upgrade
+from adapters.network import seed_subscribed_lines, set_line_status
 from edge.codec import data_converter
 from models.calendar import workflow_id as calendar_workflow_id
+from models.change import ApproveChange, ChangeInput, RescheduleChange
 from models.complaint import ConfirmReply, RecordFindings, SendReply
+from models.fault import LineStatus
 from starter import Complaints
 from starter.calendar import _roll_out
 from worker import build_worker
@@ -40,7 +43,8 @@ DIRECTORY = Path(__file__).with_name("histories")
 def load(path: Path) -> WorkflowHistory:
     data = json.loads(path.read_text(encoding="utf-8"))
     return WorkflowHistory.from_json(data.pop("workflow_id"), data)
-DAY = timedelta(days=1)
+DAY, HOUR = timedelta(days=1), timedelta(hours=1)
+EXAMPLE_CHANGE = json.loads((Path(__file__).parents[1] / "examples" / "ServiceChange.input.json").read_text())
 Scenario = Callable[[WorkflowEnvironment, sa.Engine], Awaitable[WorkflowHandle]]
 
 
@@ -99,6 +103,27 @@ async def application_calendar_changed(env: WorkflowEnvironment, engine: sa.Engi
     return handle
 
 
+async def change_followed_up(env: WorkflowEnvironment, engine: sa.Engine) -> WorkflowHandle:
+    """A service change from assessment to follow-up: approved, rescheduled, reminded, its window
+    opened and closed, the lines tested (one still down gets a ticket)."""
+    seed_subscribed_lines(engine, [(f"H-{n}", "urban", "broadband", "CUST-2001") for n in range(3)])
+    set_line_status(engine, "H-1", LineStatus.down)
+    start = await env.get_current_time() + 80 * HOUR
+    change = ChangeInput.model_validate({**EXAMPLE_CHANGE, "window_start": start.isoformat(),
+                                         "window_end": (start + 4 * HOUR).isoformat()})
+    handle = await env.client.start_workflow("ServiceChange", change, id=change.workflow_id, task_queue=TEST_QUEUE)
+    for _ in range(200):
+        if (await handle.query("status"))["state"] == "awaitingApproval":
+            break
+        await asyncio.sleep(0.05)
+    later = start + DAY
+    await handle.execute_update("reschedule", RescheduleChange(window_start=later, window_end=later + 4 * HOUR,
+                                                               reason="改期", actor="noc.wu"))
+    await handle.execute_update("approve", ApproveChange(actor="noc.chief"))
+    await env.sleep(later + 6 * HOUR - await env.get_current_time())
+    return handle
+
+
 def example_path(example: Example, before: Callable[[WorkflowEnvironment], Awaitable[None]] | None = None
                  ) -> Callable[[WorkflowEnvironment, sa.Engine], Awaitable[WorkflowHandle]]:
     """An example case driven along its path; `before` runs once it waits for people."""
@@ -135,6 +160,7 @@ SCENARIOS: dict[str, Scenario] = {
     "FaultRepair-happy": example_path(EXAMPLES["FaultRepair"]),
     "FaultRepair-breached": example_path(EXAMPLES["FaultRepair"], _silent_80_hours),
     "TerminationCleanup-clean": example_path(EXAMPLES["TerminationCleanup"]),
+    "ServiceChange-followed-up": change_followed_up,
     "TerminationCleanup-refused-signals": example_path(EXAMPLES["TerminationCleanup"], _refused_signals),
 }
 
