@@ -10,14 +10,17 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from edge.client import connect
 
-    from .api import Applications, CaseAlreadyExists, Complaints, Faults, Terminations
+    from .api import Applications, CaseAlreadyExists, Changes, Complaints, Faults, Terminations
 
-__all__ = ["Applications", "CaseAlreadyExists", "Complaints", "Faults", "Terminations", "connect"]
+__all__ = ["Applications", "CaseAlreadyExists", "Changes", "Complaints", "Faults", "Terminations", "connect"]
+
+
+_HOMES = {"Applications": "starter.applications", "CaseAlreadyExists": "starter.cases", "Changes": "starter.changes",
+          "Complaints": "starter.complaints", "Faults": "starter.faults", "Terminations": "starter.terminations",
+          "connect": "edge.client"}
 
 
 def __getattr__(name: str) -> Any:
-    if name == "connect":
-        return importlib.import_module("edge.client").connect
-    if name in __all__:
-        return getattr(importlib.import_module(".api", __name__), name)
+    if name in _HOMES:
+        return getattr(importlib.import_module(_HOMES[name]), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

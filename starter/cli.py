@@ -180,12 +180,12 @@ async def _act(args: argparse.Namespace, process: Process, settings: Settings) -
 
 
 async def _start(client: Client, process: Process, request: Any, task_queue: str) -> dict[str, str | None]:
-    from . import api
+    from .cases import CaseAlreadyExists
 
-    cases = getattr(api, process.api)(client, task_queue)
+    cases: Any = process.cases()(client, task_queue)  # its `start` takes the process's own input model
     try:
         handle = await cases.start(request)
-    except api.CaseAlreadyExists as error:
+    except CaseAlreadyExists as error:
         raise Fail("CaseAlreadyExists", str(error)) from None
     # Like `temporal workflow start`: return at once, whether or not a worker is running yet.
     return {"workflow_id": handle.id, "run_id": handle.result_run_id, "task_queue": task_queue}

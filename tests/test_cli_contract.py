@@ -5,6 +5,7 @@ without the key ring: tests/test_second_shell.py.)"""
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import io
 import json
@@ -13,7 +14,6 @@ import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator
-from importlib import import_module
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,6 @@ from temporalio.testing import WorkflowEnvironment
 from activities.tables import Case
 from edge.converter import contract_data_converter
 from edge.search_attributes import WANTED, readme_table, type_name
-from models.complaint import ComplaintInput
 from models.contract import CONTRACTS
 from starter import Complaints, cli
 from starter.processes import PROCESSES
@@ -212,7 +211,7 @@ def test_the_cli_names_the_contract_s_workflows_and_models():
         assert process.model(process.input) is contract.input
         assert {name: process.model(model) for name, model in process.updates.items()} == contract.updates
         assert {name: process.model(model) for name, model in process.signals.items()} == contract.signals
-        assert getattr(import_module("starter.api"), process.api).workflow_type == contract.workflow_type
+        assert process.cases().workflow_type == contract.workflow_type
 
 
 def json_error(done: subprocess.CompletedProcess[str]) -> dict[str, Any]:
@@ -263,20 +262,26 @@ async def test_ops_cli_json_output_for_scripts(dev, dev_worker, queue, tmp_path)
     assert len(after.history) == 1  # nothing was sent
 
 
-async def test_status_loads_no_workflow_code_no_process_model_and_not_the_sdk_client(dev, dev_worker, queue):
-    """What keeps `telecom … status` fast (README: a quarter of its former time), checked by what it
-    imports, not by a clock."""
-    complaint = ComplaintInput.model_validate({**INPUT, "complaint_id": "LIGHT1"})
-    await Complaints(dev.client, task_queue=queue).start(complaint)
+async def test_the_cli_loads_no_workflow_code_and_only_its_own_process_s_models(dev, dev_worker, queue):
+    """What keeps `telecom` fast (README: `status` takes a quarter of its former time), checked by
+    what it imports, not by a clock: `status` no model and not the SDK's workflow client either."""
     heavy = ("workflows", "activities", "adapters", "sqlalchemy", "temporalio.client", "models.contract",
              "models.complaint", "models.application", "models.fault", "models.termination")
-    code = ("import sys; from starter import cli; cli.main(['complaint', 'status', 'LIGHT1']); "
-            f"print(sorted(m for m in sys.modules if m.startswith({heavy!r})))")
-    done = await run(sys.executable, "-c", code, env={**CLEAN_ENV, "TEMPORAL_ADDRESS": address(dev)})
-    assert done.returncode == 0, done.stderr
-    *status, loaded = done.stdout.splitlines()
-    assert json.loads("\n".join(status))["state"] == "acknowledged"
-    assert loaded == "[]"
+
+    async def loaded(argv: list[str], stdin: str | None = None) -> tuple[Any, list[str]]:
+        code = (f"import sys; from starter import cli; cli.main({argv!r}); "
+                f"print(sorted(m for m in sys.modules if m.startswith({heavy!r})))")
+        done = await run(sys.executable, "-c", code, stdin=stdin,
+                         env={**CLEAN_ENV, "TEMPORAL_ADDRESS": address(dev), "TELECOM_TASK_QUEUE": queue})
+        assert done.returncode == 0, done.stderr
+        *result, modules = done.stdout.splitlines()
+        return json.loads("\n".join(result)), ast.literal_eval(modules)
+
+    started, modules = await loaded(["complaint", "start", "-"], json.dumps({**INPUT, "complaint_id": "LIGHT1"}))
+    assert started["workflow_id"] == "complaint-LIGHT1"
+    assert [m for m in modules if not m.startswith("temporalio.client")] == ["models.complaint"]
+    status, modules = await loaded(["complaint", "status", "LIGHT1"])
+    assert status["state"] == "acknowledged" and modules == []
 
 
 @pytest.mark.parametrize("argv, env, code, text", [
