@@ -1,7 +1,7 @@
 """`python -m bench [throughput] [scale] [change]`: the throughput run (every process beside its floor,
 on SQLite and, given a URL, PostgreSQL), the scale run and a service change over 100,000 lines
-(default: all three), into one JSON file and its chart. A part run alone replaces only its own section of the file. `scripts/bench` runs it with a
-throwaway PostgreSQL."""
+(default: all three), into one JSON file and its chart. A part run alone replaces only its own
+section of the file. `scripts/bench` runs it with a throwaway PostgreSQL."""
 
 from __future__ import annotations
 

@@ -19,7 +19,7 @@ from activities.calendar import CalendarOverrides, WorkingCalendar
 from activities.calendar_versions import CalendarVersions
 from activities.tables import Case as CaseRow
 from models.calendar import WORKFLOW_TYPE, CalendarChangeInput, CalendarChangeStatus, workflow_id
-from tests.examples import EXAMPLES
+from tests.examples import CASE_EXAMPLES
 
 from .measure import percentile
 from .processes import DevServer, WorkerProcess
@@ -56,7 +56,7 @@ async def _calendar_rollout(client: Client, engine: sa.Engine, queue: str, progr
 
 
 def _sample_updates(workflow_type: str, data: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    example = EXAMPLES[workflow_type]
+    example = CASE_EXAMPLES[workflow_type]
     if example.path:
         return [(u, example.updates[u]) for u in example.path]
     # A termination ends on its own months later; moving it on means the modem comes back (this
@@ -71,7 +71,8 @@ async def run_scale(total: int, sample: int, work: Path, keys: str, converter: D
     engine, url, admin = fresh_database("sqlite", work, None)
     worker = None
     try:
-        batches = [process_batch(example, total // len(EXAMPLES), "K") for example in EXAMPLES.values()]
+        batches = [process_batch(example, total // len(CASE_EXAMPLES), "K")
+                   for example in CASE_EXAMPLES.values()]
         for batch in batches:
             batch.put_in_place(engine)
         cases = [case for batch in batches for case in batch.cases]

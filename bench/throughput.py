@@ -17,7 +17,7 @@ from temporalio.client import Client
 from activities.database import make_engine, upgrade
 from adapters.inventory import seed_inventory
 from adapters.network import seed_services
-from tests.examples import EXAMPLES, Example
+from tests.examples import CASE_EXAMPLES, Example
 
 from .floor import FLOOR_TYPE, FloorShape
 from .measure import Counts, counts, first_record_at, median_counts, percentile
@@ -174,11 +174,11 @@ async def run_database(kind: str, client: Client, server: DevServer, n: int, wor
     try:
         if shapes is None:
             shapes = {}
-            for name, example in EXAMPLES.items():
+            for name, example in CASE_EXAMPLES.items():
                 warm = await run_batch(client, server, engine, url, process_batch(example, 8, f"{tag}W"),
                                        policy_file, keys, log)
                 shapes[name] = floor_shape(Counts(**{k: warm[k] for k in Counts.__dataclass_fields__}))
-        for name, example in EXAMPLES.items():
+        for name, example in CASE_EXAMPLES.items():
             progress(f"{kind}: {name} floor ({n} cases)")
             floor = await run_batch(client, server, engine, url, floor_batch(shapes[name], n, f"{tag}{name[:2]}"),
                                     policy_file, keys, log)

@@ -81,8 +81,9 @@ class Source:
             return getattr(importlib.import_module(self.imported[node.id]), node.id)
         if isinstance(node, ast.Attribute):
             return node.attr
-        if isinstance(node, ast.Tuple):
-            return tuple(self.value(e) for e in node.elts)
+        if isinstance(node, ast.Tuple):  # `(*OPEN, State.x)` unpacks another constant
+            return tuple(v for e in node.elts for v in (self.value(e.value) if isinstance(e, ast.Starred)
+                                                        else (self.value(e),)))
         raise ValueError(f"cannot read {ast.unparse(node)!r} statically")
 
     def text(self, name: str) -> str:

@@ -30,7 +30,7 @@ class ChangeKind(StrEnum):
 
 class ChangeState(StrEnum):
     assessing = "assessing"
-    """The impact assessment is running (guide 6.5)."""
+    """The impact assessment is running (guide 6.5); an action sent meanwhile waits for it."""
     awaitingApproval = "awaitingApproval"
     """Assessed; the approver decides, reschedules or cancels."""
     scheduled = "scheduled"

@@ -9,7 +9,7 @@ import asyncio
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -140,4 +140,26 @@ APPLICATION = Example(
     signals=_arguments("ApplicationReview", "signal"),
     path=["approve"], waits_in="inProgress")
 
-EXAMPLES: dict[str, Example] = {e.workflow_type: e for e in (APPLICATION, FAULT, COMPLAINT, TERMINATION)}
+
+
+def _upcoming_window(data: dict[str, Any]) -> dict[str, Any]:
+    """The published example's window is a fixed date; a test's case opens it ten days from now (the
+    change must be announced 72 h ahead), as long as before."""
+    if IN_SANDBOX:
+        return data
+    start, end = (datetime.fromisoformat(data[k]) for k in ("window_start", "window_end"))
+    upcoming = datetime.now(UTC) + timedelta(days=10)
+    return {**data, "window_start": upcoming.isoformat(), "window_end": (upcoming + (end - start)).isoformat()}
+
+
+CHANGE = Example(
+    workflow_type="ServiceChange",
+    workflow_id="change-EX1",
+    id_field="change_id",
+    input=_upcoming_window(load("ServiceChange", "input")),  # the seeded line BB-1001 is in its scope
+    updates=_arguments("ServiceChange", "update"),
+    path=["approve"], waits_in="awaitingApproval")
+
+EXAMPLES: dict[str, Example] = {e.workflow_type: e for e in (APPLICATION, FAULT, COMPLAINT, TERMINATION, CHANGE)}
+CASE_EXAMPLES = {name: e for name, e in EXAMPLES.items() if e is not CHANGE}
+"""A customer's case of each process: a service change is the operator's, benchmarked on its own (bench/change.py)."""

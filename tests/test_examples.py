@@ -61,10 +61,10 @@ def test_example_is_read_by_the_worker(name: str):
 
 
 def test_the_known_good_cases_use_the_published_examples():
-    """tests/examples.py reads examples/; only the application's start date is moved to today."""
+    """tests/examples.py reads examples/; only a service change's window is moved ten days ahead."""
     for workflow_type, example in EXAMPLES.items():
         published = json.loads(example_file(workflow_type, "input").read_text(encoding="utf-8"))
-        moved = {"requested_start_date"} if workflow_type == "ApplicationReview" else set()
+        moved = {"window_start", "window_end"} if workflow_type == "ServiceChange" else set()
         assert {k: v for k, v in example.input.items() if k not in moved} == \
                {k: v for k, v in published.items() if k not in moved}
         for name, argument in example.updates.items():

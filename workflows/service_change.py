@@ -25,8 +25,9 @@ with workflow.unsafe.imports_passed_through():
 
 action = Actions(ChangeStatus)
 COUNTDOWN, WINDOW, FOLLOW_UP = "window_start", "window_end", "follow_up"
-UNDECIDED = (ChangeState.awaitingApproval,)
-BEFORE_WINDOW = (ChangeState.awaitingApproval, ChangeState.scheduled)
+UNDECIDED = (ChangeState.assessing, ChangeState.awaitingApproval)
+"""An action while assessing waits for the assessment's record, then is checked again (`Actions`)."""
+BEFORE_WINDOW = (*UNDECIDED, ChangeState.scheduled)
 TICKETS_SHOWN = 1000
 
 
