@@ -34,21 +34,21 @@ import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-import sqlalchemy as sa
-from temporalio.client import Client
-from temporalio.testing import WorkflowEnvironment
 
-from activities.database import make_engine, upgrade
-from adapters.inventory import seed_inventory
-from adapters.network import seed_services
-from edge import search_attributes
-from edge.codec import data_converter
-from models.policy import Policy
-from worker import build_worker
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+    from temporalio.client import Client
+    from temporalio.testing import WorkflowEnvironment
 
-from .time_skipping import Spares
+    from models.policy import Policy
+
+    from .time_skipping import Spares
+
+# The project and its engines are imported where a fixture needs them, not here: the xdist controller
+# loads this file too, before it starts the workers, and runs no test.
 
 TEST_QUEUE = "telecom-service-test"
 
@@ -56,6 +56,8 @@ TEST_QUEUE = "telecom-service-test"
 def seed(engine: sa.Engine) -> None:
     """The default adapters' outside-world state (coverage, number pool, network lines), as the demo
     seeds it."""
+    from adapters.inventory import seed_inventory
+    from adapters.network import seed_services
     seed_inventory(engine)
     seed_services(engine)
 
@@ -140,6 +142,7 @@ def pytest_make_parametrize_id(config: pytest.Config, val: object, argname: str)
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory) -> Path:
     """A SQLite file migrated and seeded once; each test's database is a copy of it."""
+    from activities.database import make_engine, upgrade
     path = tmp_path_factory.mktemp("template") / "records.db"
     engine = make_engine(f"sqlite:///{path}")
     upgrade(engine)
@@ -153,6 +156,9 @@ def sqlite_template(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def postgres_template() -> Iterator[str]:
     """A PostgreSQL database migrated and seeded once, the template of each test's database."""
+    import sqlalchemy as sa
+
+    from activities.database import make_engine, upgrade
     assert POSTGRES_URL is not None
     admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
     name = f"template_{uuid.uuid4().hex[:12]}"
@@ -169,6 +175,7 @@ def postgres_template() -> Iterator[str]:
 
 
 def _database_url(name: str) -> str:
+    import sqlalchemy as sa
     assert POSTGRES_URL is not None
     return sa.make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
 
@@ -176,6 +183,9 @@ def _database_url(name: str) -> str:
 @pytest.fixture
 def engine(request, tmp_path) -> Iterator[sa.Engine]:
     """A fresh database migrated by Alembic and seeded: a SQLite file, or a new PostgreSQL database."""
+    import sqlalchemy as sa
+
+    from activities.database import make_engine
     if request.param == "sqlite":
         path = tmp_path / "records.db"
         shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
@@ -198,11 +208,13 @@ def engine(request, tmp_path) -> Iterator[sa.Engine]:
 
 async def register_search_attributes(client: Client) -> None:
     """What `telecom setup-server` does."""
+    from edge import search_attributes
     await search_attributes.register(client)
 
 
 @pytest.fixture(scope="session")
 def test_servers() -> Iterator[Spares]:
+    from .time_skipping import Spares
     spares = Spares(binary("temporal-test-server"))
     yield spares
     spares.close()
@@ -211,6 +223,7 @@ def test_servers() -> Iterator[Spares]:
 @pytest.fixture
 async def env(test_servers: Spares) -> AsyncIterator[WorkflowEnvironment]:
     """A time-skipping test server of the test's own, spawned while the previous test ran."""
+    from edge.codec import data_converter
     async with await test_servers.environment(data_converter()) as env:
         await register_search_attributes(env.client)
         yield env
@@ -218,6 +231,7 @@ async def env(test_servers: Spares) -> AsyncIterator[WorkflowEnvironment]:
 
 @pytest.fixture
 def policy() -> Policy:
+    from models.policy import Policy
     return Policy()
 
 
@@ -229,6 +243,7 @@ def complaints(env):
 
 @pytest.fixture
 async def worker(env, engine, policy):
+    from worker import build_worker
     async with build_worker(env.client, engine, policy=policy, task_queue=TEST_QUEUE) as worker:
         yield worker
 
