@@ -12,13 +12,14 @@ import sqlalchemy as sa
 
 from edge.id_hash import HashKeyRing, id_hash
 from models.catalog import ServiceType
+from models.common import Region
 from models.identity import IdentityDocument, IdType, VerificationSource
 from models.termination import EquipmentKind, TerminationInput
 
 from .billing import seed_account
 from .deprovisioning import seed_line
 from .inventory import seed_inventory
-from .network import seed_services
+from .network import seed_services, seed_subscribed_lines
 
 DEMO_ID = IdentityDocument(id_type=IdType.resident_id_card, id_number="11010519491231002X",
                            verification_source=VerificationSource.card_reader)
@@ -41,10 +42,18 @@ def seed_subscriber(engine: sa.Engine, account_id: str, customer_ref: str, ident
         seed_line(engine, customer_ref, holder, service_type, line_id)
 
 
+def demo_change_lines(run_id: str) -> list[str]:
+    """The network lines of the demo run's service change (urban broadband of CUST-2001)."""
+    return [f"BB-D{run_id[-8:]}-{n}" for n in range(1, 4)]
+
+
 def seed_demo(engine: sa.Engine, run_id: str, keys: HashKeyRing) -> None:
-    """Coverage and free numbers, network lines, and the run's subscriber account to terminate."""
+    """Coverage and free numbers, network lines (the run's service change's too), and the run's
+    subscriber account to terminate."""
     seed_inventory(engine)
     seed_services(engine)
+    seed_subscribed_lines(engine, [(line, Region.urban, ServiceType.broadband, "CUST-2001")
+                                   for line in demo_change_lines(run_id)])
     account, mobile, modem = demo_account(run_id)
     seed_subscriber(engine, account, "CUST-3001", DEMO_ID, [(ServiceType.mobile, mobile)], keys=keys,
                     balance_fen=3000, equipment=[(modem, EquipmentKind.optical_modem)])

@@ -12,16 +12,17 @@ import os
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 from temporalio.client import Client, WorkflowHandle
 
-from adapters.seed import DEMO_ID, demo_account
+from adapters.seed import DEMO_ID, demo_account, demo_change_lines
 from edge.client import connect
 from edge.settings import Settings, load
 from models.application import ApplicationInput, Approve
+from models.change import ApproveChange, ChangeInput, ChangeStatus
 from models.complaint import (
     AssignHandler,
     ComplaintInput,
@@ -35,7 +36,7 @@ from models.fault import AssignTechnician, ConfirmRepair, FaultCause, FaultInput
 from models.policy import Policy
 from models.termination import PaymentReceived, RecordEquipmentReturn, TerminationInput
 
-from .api import Applications, Complaints, Faults, Terminations
+from .api import Applications, Changes, Complaints, Faults, Terminations
 
 PICKUP_TIMEOUT = 30.0
 
@@ -167,7 +168,30 @@ async def termination(demo: Demo) -> None:
     print("  (runs on: number back in the pool after 90 days, personal data erased after 180)\n", flush=True)
 
 
-DEMOS: list[Callable[[Demo], Awaitable[None]]] = [application, fault, complaint, termination]
+async def change(demo: Demo) -> None:
+    """ServiceChange: planned works on the run's three lines, assessed, approved and announced to each;
+    the window opens four days later on its own timer (the 72 h notice is met)."""
+    changes = Changes(demo.client, demo.task_queue)
+    cid = f"DEMO-{demo.run_id}"
+    print(f"Service change {cid}", flush=True)
+    start = (datetime.now(UTC) + timedelta(days=4)).replace(minute=0, second=0, microsecond=0)
+    handle = await changes.start(ChangeInput.model_validate({
+        "change_id": cid, "kind": "planned_works", "scope": {"lines": demo_change_lines(demo.run_id)},
+        "window_start": start, "window_end": start + timedelta(hours=4), "reason": "光缆割接，期间宽带中断",
+        "approver": "noc.chief", "requested_by": "noc.wu"}))
+    await demo.started(handle)
+    status = await demo.until(lambda: changes.status(cid), "awaitingApproval")
+    assert isinstance(status, ChangeStatus) and status.impact is not None
+    demo.step("assessed", status)
+    print(f"  impact           {status.impact.lines} lines, {status.impact.special_care} under special care", flush=True)
+    demo.step("approved", await changes.approve(cid, ApproveChange(actor="noc.chief")))
+    while not ((status := await changes.status(cid)).notices and status.notices[0].done):
+        await asyncio.sleep(0.2)
+    print(f"  announced        to {status.notices[0].lines} lines; the window opens {start:%Y-%m-%d %H:%M} UTC "
+          "(reschedule or cancel it until then)\n", flush=True)
+
+
+DEMOS: list[Callable[[Demo], Awaitable[None]]] = [application, fault, complaint, termination, change]
 """One function per process, run in order."""
 
 
