@@ -183,7 +183,8 @@ async def change(demo: Demo) -> None:
     status = await demo.until(lambda: changes.status(cid), "awaitingApproval")
     assert isinstance(status, ChangeStatus) and status.impact is not None
     demo.step("assessed", status)
-    print(f"  impact           {status.impact.lines} lines, {status.impact.special_care} under special care", flush=True)
+    print(f"  impact           {status.impact.lines} lines, {status.impact.special_care} under special care",
+          flush=True)
     demo.step("approved", await changes.approve(cid, ApproveChange(actor="noc.chief")))
     while not ((status := await changes.status(cid)).notices and status.notices[0].done):
         await asyncio.sleep(0.2)
