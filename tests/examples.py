@@ -109,13 +109,12 @@ TERMINATION_ID: dict[str, Any] = _TERMINATION_INPUT.get("identity", {})
 
 
 def _subscriber(engine: sa.Engine, data: dict[str, Any]) -> None:
-    from adapters.seed import seed_subscriber
+    """What `python -m starter.seed --subscriber FILE` puts in place for the input (docs/outside-systems.md):
+    its broadband line takes no pool number, so any number of copies can be seeded."""
+    from adapters.seed import seed_for_termination
     from edge.id_hash import development_keys
-    from models.identity import IdentityDocument
-    # A broadband line takes no pool number, so any number of copies can be seeded.
-    seed_subscriber(engine, data["account_id"], data["customer"]["customer_ref"],
-                    IdentityDocument.model_validate(data["identity"]), [("broadband", data["services"][0])],
-                    keys=development_keys(), equipment=[(f"ONT-{data['account_id']}", "optical_modem")])
+    from models.termination import TerminationInput
+    seed_for_termination(engine, TerminationInput.model_validate(data), development_keys())
 
 
 TERMINATION = Example(
