@@ -269,8 +269,9 @@ async def test_the_cli_loads_no_workflow_code_and_only_its_own_process_s_models(
              "models.complaint", "models.application", "models.fault", "models.termination")
 
     async def loaded(argv: list[str], stdin: str | None = None) -> tuple[Any, list[str]]:
-        code = (f"import sys; from starter import cli; cli.main({argv!r}); "
-                f"print(sorted(m for m in sys.modules if m.startswith({heavy!r})))")
+        # os._exit, as `telecom` leaves: interpreter teardown can abort after the SDK (sdk-python#300).
+        code = (f"import os, sys; from starter import cli; cli.main({argv!r}); "
+                f"print(sorted(m for m in sys.modules if m.startswith({heavy!r})), flush=True); os._exit(0)")
         done = await run(sys.executable, "-c", code, stdin=stdin,
                          env={**CLEAN_ENV, "TEMPORAL_ADDRESS": address(dev), "TELECOM_TASK_QUEUE": queue})
         assert done.returncode == 0, done.stderr
