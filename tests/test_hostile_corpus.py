@@ -554,13 +554,13 @@ start(C, "complaint_id-space", "a case id with a space", put("complaint_id", "C 
       workflow_id="complaint-C 1")
 start(C, "complaint_id-number", "case id as a number", put("complaint_id", 20261201), refused(VE, "complaint_id"),
       workflow_id=lambda cid: "complaint-20261201")
-start(C, "workflow-id-plural-prefix", "workflow id complaints-… (plural)", None, refused(II, "workflow id"),
+start(C, "workflow-id-plural-prefix", "workflow id complaints-… (plural)", None, refused(II, "workflow_id: must be"),
       workflow_id=lambda cid: f"complaints-{cid}")
-start(C, "workflow-id-no-prefix", "workflow id without its prefix", None, refused(II, "workflow id"),
+start(C, "workflow-id-no-prefix", "workflow id without its prefix", None, refused(II, "workflow_id: must be"),
       workflow_id=lambda cid: cid)
-start(C, "workflow-id-other-case", "workflow id of another complaint", None, refused(II, "workflow id"),
+start(C, "workflow-id-other-case", "workflow id of another complaint", None, refused(II, "workflow_id: must be"),
       workflow_id=lambda cid: f"complaint-{cid}X")
-start(C, "workflow-id-capitalised", "workflow id Complaint-…", None, refused(II, "workflow id"),
+start(C, "workflow-id-capitalised", "workflow id Complaint-…", None, refused(II, "workflow_id: must be"),
       workflow_id=lambda cid: f"Complaint-{cid}")
 start(C, "duplicate-key", "a hand-built JSON with channel twice (hotline, then sms)", None, refused(VE, "channel"),
       inputs=[lambda cid: Text(as_text(complaint(cid)).replace('"channel": "hotline"',
@@ -622,7 +622,7 @@ start(F, "type-camelCase", "workflow type faultRepair", None, refused(UNKNOWN_TY
       workflow_type="faultRepair")
 start(F, "type-trailing-space", "workflow type 'FaultRepair '", None, refused(UNKNOWN_TYPE, "known types"),
       workflow_type="FaultRepair ")
-start(F, "workflow-id-underscore", "workflow id fault_…", None, refused(II, "workflow id"),
+start(F, "workflow-id-underscore", "workflow id fault_…", None, refused(II, "workflow_id: must be"),
       workflow_id=lambda cid: f"fault_{cid}")
 start(F, "no-codec", "clear text to an encrypted worker", None, refused(NOT_ENCRYPTED, "clear-text"), codec=False)
 
