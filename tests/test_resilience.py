@@ -23,7 +23,7 @@ from activities.tables import Case, CaseEvent, Notification, SlaEvent
 from edge.codec import data_converter
 
 from .conftest import binary, register_search_attributes, rows, seed
-from .examples import EXAMPLES
+from .examples import CASE_EXAMPLES
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
@@ -89,7 +89,7 @@ async def drive_all(env, worker, cases) -> None:
 
 
 def cases(total: int, tag: str):
-    examples = list(EXAMPLES.values())
+    examples = list(CASE_EXAMPLES.values())
     for n in range(total):
         example = examples[n % len(examples)]
         yield (example, *example.numbered(n, tag))
