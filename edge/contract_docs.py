@@ -1059,7 +1059,7 @@ CLOCK_MEANINGS = {
 }
 
 INDEX_INTRO = (
-    "How a service in any language starts and drives the four processes, from this folder alone. "
+    "How a service in any language starts and drives the five processes, from this folder alone. "
     "Each process has its page: what it does, how to drive a case, its input, states, updates and when "
     "they are allowed, signals, what `status.awaiting` says, its deadlines and clock names, and its errors. "
     "What each process decides where the operator's guide is silent, and every policy number with its "
