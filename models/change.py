@@ -5,19 +5,16 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
 
-from pydantic import AwareDatetime, Field, StringConstraints, model_validator
+from pydantic import AwareDatetime, Field, model_validator
 
 from .case import CaseStatus
 from .catalog import ServiceType
-from .common import CaseId, Contract, Inbound, Region, StaffId, Text, Timestamp
+from .common import CaseId, Contract, Inbound, LineId, Region, StaffId, Text, Timestamp
 
 WORKFLOW_TYPE = "ServiceChange"
 PAGE = 1000
 """Lines per page: a change reaches up to 100,000 of them, never held in the workflow's history."""
-
-LineId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")]
 
 
 class ChangeKind(StrEnum):
@@ -42,9 +39,6 @@ class ChangeState(StrEnum):
     closed = "closed"
     rejected = "rejected"
     cancelled = "cancelled"
-
-
-FINAL_STATES = (ChangeState.closed, ChangeState.rejected, ChangeState.cancelled)
 
 
 class ChangeScope(Inbound):

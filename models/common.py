@@ -80,6 +80,9 @@ CaseId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0
 StaffId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")]
 """An operator staff account (reviewer, handler, technician); never a person's name."""
 
+LineId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")]
+"""A line as the inventory names it: its number (mobile, fixed line) or its service account (broadband, …)."""
+
 CustomerRef = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
 """The operator's internal customer id: safe for search attributes and logs, unlike name or phone."""
 

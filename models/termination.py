@@ -15,7 +15,7 @@ from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints, field_
 
 from .case import CaseStatus
 from .catalog import ServiceType
-from .common import Actor, CaseId, Contract, Customer, Fen, Inbound, StaffId, Text, Timestamp, add_months
+from .common import Actor, CaseId, Contract, Customer, Fen, Inbound, LineId, StaffId, Text, Timestamp, add_months
 from .identity import IdentityDocument, IdType
 from .policy import TerminationPolicy
 
@@ -23,8 +23,6 @@ WORKFLOW_TYPE = "TerminationCleanup"
 PAYMENT_SIGNAL = "payment_received"
 
 AccountId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
-LineId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,79}$")]
-"""A line as the inventory names it: its number (mobile, fixed line) or its service account (broadband, …)."""
 Serial = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
 Reference = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,79}$")]
 
