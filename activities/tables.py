@@ -134,3 +134,21 @@ class ChangeWindow(SQLModel, table=True):
     scope: dict[str, Any] = _json()
     starts_at: datetime = _at()
     ends_at: datetime = _at()
+
+
+class QualityFigure(SQLModel, table=True):
+    """One KPI of one period (docs/quality.md), for a process and optionally one dimension: a report
+    for a period replaces all of that period's rows at once, so a rerun never adds a second set."""
+
+    __tablename__ = "qualityfigure"
+    period: str = Field(primary_key=True, max_length=40, description="2026-11, 2026-Q4 or 2026-11-03..2026-11-20")
+    process: str = Field(primary_key=True, max_length=20)
+    kpi: str = Field(primary_key=True, max_length=60)
+    dimension: str = Field(primary_key=True, max_length=40, description="'' for all, else e.g. region=rural")
+    value: float | None = Field(default=None, description="None: no case to measure in the period")
+    numerator: float | None = None
+    denominator: float | None = None
+    unit: str = Field(max_length=10)
+    period_start: datetime = _at()
+    period_end: datetime = _at()
+    computed_at: datetime = _at()
