@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from pydantic import ValidationError
 from temporalio import workflow
 from temporalio.client import Client
+from temporalio.common import MetricMeter
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
@@ -33,6 +34,7 @@ from activities.inventory import InventoryChecks
 from activities.network import NetworkActivities
 from activities.notify import Notifier
 from activities.provisioning import Provisioning
+from activities.quality import QualityReports, publish
 from activities.records import CaseRecords
 from activities.termination import termination_activities
 from adapters.billing import BillingSystem
@@ -40,7 +42,7 @@ from adapters.deprovisioning import Deprovisioning
 from adapters.inventory import CustomerInventory, DatabaseInventory
 from adapters.network import DatabaseNetwork, Network
 from adapters.provisioning import DatabaseOss, ProvisioningSystem
-from edge import metrics
+from edge import metrics, schedules
 from edge.client import connect
 from edge.id_hash import HashKeyRing, development_keys
 from edge.settings import Settings, SettingsError, load
@@ -51,6 +53,7 @@ from workflows.boundary import BoundaryInterceptor
 from workflows.calendar_change import CalendarChange
 from workflows.complaint_closure import ComplaintClosure
 from workflows.fault_repair import FaultRepair
+from workflows.quality_report import QualityReport
 from workflows.service_change import ServiceChange
 from workflows.termination_cleanup import TerminationCleanup
 from workflows.unknown import UnknownWorkflow
@@ -100,27 +103,35 @@ def build_worker(client: Client, engine: sa.Engine, *, policy: Policy | None = N
     replaced = {_name(w) for w in extra_workflows}  # a test's new version stands in for ours
     workflows = [w for w in WORKFLOWS if _name(w) not in replaced] + list(extra_workflows)
     id_keys = id_keys or development_keys()
-    records = CaseRecords(engine, policy or Policy(), notifier)
+    policy = policy or Policy()
+    records = CaseRecords(engine, policy, notifier)
     due_times = DueTimeCalculator(calendar, CalendarVersions(engine, calendar))
     rollout = CalendarRollout(engine, client)
     network = network or DatabaseNetwork(engine)
     lines, changes = NetworkActivities(network), ChangeActivities(engine, network, client)
+    reports = QualityReports(engine, policy, network, _meter(client))
     stock = inventory or DatabaseInventory(engine)
     checks, oss = InventoryChecks(stock, id_keys), Provisioning(provisioning or DatabaseOss(engine, stock))
     return Worker(
-        client, task_queue=task_queue, workflows=[*workflows, CalendarChange, UnknownWorkflow],
+        client, task_queue=task_queue, workflows=[*workflows, CalendarChange, QualityReport, UnknownWorkflow],
         activities=[records.load_policy, records.record_transition, due_times.compute_due_times,
                     rollout.find_affected_cases, rollout.tell_cases,
                     checks.pre_review, oss.submit_order, oss.record_activation,
                     lines.run_line_test, lines.look_up_service, changes.assess_impact, changes.notify_lines,
                     changes.open_window, changes.close_window, changes.change_for_line, changes.follow_up,
-                    changes.open_tickets,
+                    changes.open_tickets, reports.compute_report,
                     *termination_activities(engine, id_keys, billing, deprovisioning), *extra_activities],
         activity_executor=ThreadPoolExecutor(max_workers=32),
         workflow_runner=WORKFLOW_RUNNER, interceptors=INTERCEPTORS,
         # A malformed input or update argument fails that case or update, never the task forever.
         workflow_failure_exception_types=[ValidationError],
         **{**CAPACITY, **options})
+
+
+def _meter(client: Client) -> MetricMeter | None:
+    """The meter of the client's runtime when it serves metrics (edge.metrics.runtime)."""
+    runtime = client.service_client.config.runtime
+    return runtime.metric_meter if runtime is not None else None
 
 
 def _name(workflow_class: type) -> str | None:  # None: a dynamic workflow
@@ -136,6 +147,8 @@ async def serve(settings: Settings, extra_workflows: Sequence[type] = (),
     engine = make_engine(settings.database_url.get_secret_value())
     upgrade(engine)
     client = await connect(settings, runtime=metrics.runtime(settings.metrics_address))
+    publish(engine, _meter(client))  # the latest month's KPIs, until the next report replaces them
+    await schedules.ensure(client, settings.task_queue, policy.timezone)
     worker = build_worker(client, engine, policy=policy, calendar=calendar, id_keys=id_keys,
                           task_queue=settings.task_queue, extra_workflows=extra_workflows,
                           extra_activities=extra_activities, max_cached_workflows=settings.max_cached_workflows,

@@ -38,6 +38,9 @@ class Network(Protocol):
     def service(self, service_id: str) -> ServiceInfo | None:
         """The service's current facts, or None if the network does not know it."""
 
+    def active_lines(self) -> int:
+        """Lines in service now: the base of complaints per 10,000 lines (docs/quality.md)."""
+
 
 _DIAGNOSTICS = {
     LineStatus.up: (LineTestOutcome.passed, "line test passed: line up, no fault on the network side"),
@@ -69,6 +72,10 @@ class DatabaseNetwork:
                 return None
             return ServiceInfo(service_id=line.service_id, region=Region(line.region), status=LineStatus(line.status),
                                monthly_rental_fen=line.monthly_rental_fen)
+
+    def active_lines(self) -> int:
+        with self.engine.connect() as db:
+            return db.execute(sa.select(sa.func.count()).select_from(NetworkService)).scalar_one()
 
 
 DEFAULT_SERVICES = (

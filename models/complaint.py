@@ -11,6 +11,9 @@ from .case import CaseStatus
 from .common import Actor, CaseId, Customer, Day, Inbound, StaffId, Text, Timestamp
 
 WORKFLOW_TYPE = "ComplaintClosure"
+SATISFIED_REASON = "customer satisfied"
+DEEMED_REASON = "no answer within the confirmation window: confirmed by default"
+"""How the records say the customer's answer to a reply; the quality KPIs count them (docs/quality.md)."""
 
 
 class ComplaintChannel(StrEnum):

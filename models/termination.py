@@ -20,6 +20,8 @@ from .identity import IdentityDocument, IdType
 from .policy import TerminationPolicy
 
 WORKFLOW_TYPE = "TerminationCleanup"
+ALL_EQUIPMENT_BACK = "all equipment is back"
+"""How the record of the last equipment return says so; the quality KPIs count it (docs/quality.md)."""
 PAYMENT_SIGNAL = "payment_received"
 
 AccountId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]

@@ -8,8 +8,8 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from models.common import CaseType, add_months
-    from models.complaint import (WORKFLOW_TYPE, AssignHandler, ComplaintCategory, ComplaintInput,
-                                  ComplaintState, ComplaintStatus, Confirmation, ConfirmReply,
+    from models.complaint import (DEEMED_REASON, SATISFIED_REASON, WORKFLOW_TYPE, AssignHandler, ComplaintCategory,
+                                  ComplaintInput, ComplaintState, ComplaintStatus, Confirmation, ConfirmReply,
                                   RecordFindings, SendReply, SubmitClosure)
     from models.policy import EscalationLevel
     from models.records import CaseFacts, Channel, SlaEventRecord
@@ -123,9 +123,9 @@ class ComplaintClosure(Case):
             return
         self.confirmation = Confirmation.satisfied
         if self.closure is not None:
-            await self._close(request.actor, "customer satisfied")
+            await self._close(request.actor, SATISFIED_REASON)
         else:
-            await self.book.record("confirmed", actor=request.actor, reason="customer satisfied")
+            await self.book.record("confirmed", actor=request.actor, reason=SATISFIED_REASON)
 
     def _no_closure_yet(self, request: SubmitClosure) -> None:
         if self.closure is not None:
@@ -165,7 +165,7 @@ class ComplaintClosure(Case):
 
     async def _deemed(self, firing: Firing) -> None:
         self.confirmation = Confirmation.deemed
-        reason = "no answer within the confirmation window: confirmed by default"
+        reason = DEEMED_REASON
         if self.closure is not None:
             await self._close("system", reason)
         else:

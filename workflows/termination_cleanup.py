@@ -15,10 +15,10 @@ with workflow.unsafe.imports_passed_through():
     from activities.termination import Termination
     from models.common import CaseType, add_months
     from models.identity import mask
-    from models.termination import (PAYMENT_SIGNAL, PORTABLE_SERVICES, WORKFLOW_TYPE, CancelTermination,
-                                    CheckRequest, Equipment, EquipmentReturn, EquipmentState, LineOutcome,
-                                    LineResult, LineView, NumberReclaim, Payment, PaymentReceived, PaymentRecord,
-                                    PersonalData, ReclaimNumber, RecordEquipmentReturn, RequestFacts,
+    from models.termination import (ALL_EQUIPMENT_BACK, PAYMENT_SIGNAL, PORTABLE_SERVICES, WORKFLOW_TYPE,
+                                    CancelTermination, CheckRequest, Equipment, EquipmentReturn, EquipmentState,
+                                    LineOutcome, LineResult, LineView, NumberReclaim, Payment, PaymentReceived,
+                                    PaymentRecord, PersonalData, ReclaimNumber, RecordEquipmentReturn, RequestFacts,
                                     TerminationInput, TerminationStage, TerminationState, TerminationStatus)
 
     from .actions import Actions, call, invalid_input, process, refuse
@@ -119,7 +119,7 @@ class TerminationCleanup(Aftercare):
         returned = ", ".join(e.kind for e in self.equipment if e.serial in request.serials)
         await self.book.record(
             "equipment-returned", actor=request.actor, details={"equipment": self._equipment_summary()},
-            reason=f"returned: {returned}" + ("; all equipment is back" if not held else ""),
+            reason=f"returned: {returned}" + (f"; {ALL_EQUIPMENT_BACK}" if not held else ""),
             notifications=[self.to_customer("equipment-returned", "termination.equipment_returned",
                                             still_held=[e.kind for e in held])])
 
