@@ -10,7 +10,6 @@ from typing import Any
 from .cli import EXIT_INVALID, Fail, _settings
 
 
-
 def add_parser(commands: Any, output: argparse.ArgumentParser, parser_class: type[argparse.ArgumentParser]) -> None:
     actions = commands.add_parser("archive", help="look up the service archive, place legal holds").add_subparsers(
         dest="action", required=True, metavar="ACTION", parser_class=parser_class)
