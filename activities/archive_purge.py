@@ -12,7 +12,7 @@ from sqlmodel import Field, SQLModel
 from temporalio import activity
 
 from edge.sql import UTCDateTime, table_of
-from models.archive import DueEntries, DuePage, PurgeBatch, PurgeCertificate, PurgeRun
+from models.archive import PURGE_ID_MAX, DueEntries, DuePage, PurgeBatch, PurgeCertificate, PurgeRun
 
 from .database import checkpoint_wal
 from .records import ARCHIVE, CASE, COMPENSATION, CONTACT, EVENT, NOTIFICATION, SLA_EVENT
@@ -22,7 +22,7 @@ class ArchivePurgeRun(SQLModel, table=True):
     """The deletion certificate of one purge run, keyed by its workflow id; complete once `completed_at` is set."""
 
     __tablename__ = "archivepurge"
-    purge_id: str = Field(primary_key=True, max_length=200)
+    purge_id: str = Field(primary_key=True, max_length=PURGE_ID_MAX)
     cutoff: datetime = Field(sa_type=UTCDateTime, nullable=False)
     started_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -15,6 +15,8 @@ WORKFLOW_TYPE = "ArchivePurge"
 PURGE_SCHEDULE_ID = "archive-purge"
 """The Schedule that starts the purge; each run's workflow id is this id and its scheduled time."""
 PURGE_INTERVAL = timedelta(days=1)
+PURGE_ID_MAX = 200
+"""A run's workflow id keys its certificate (`archivepurge.purge_id`): the Schedule's are far shorter."""
 
 
 class ArchiveRole(StrEnum):
@@ -104,6 +106,6 @@ class PurgeCertificate(Contract):
 
     purge_id: str
     cutoff: AwareDatetime
-    completed_at: AwareDatetime | None
+    completed_at: AwareDatetime
     cases: int
     deleted: dict[str, int] = Field(description="table → rows deleted")

@@ -11,7 +11,8 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.archive_purge import ArchivePurger
-    from models.archive import WORKFLOW_TYPE, ArchivePurgeInput, DuePage, PurgeBatch, PurgeCertificate, PurgeRun
+    from models.archive import (PURGE_ID_MAX, WORKFLOW_TYPE, ArchivePurgeInput, DuePage, PurgeBatch, PurgeCertificate,
+                                PurgeRun)
 
     from .actions import ADAPTER_RETRY, invalid_input
 
@@ -25,10 +26,12 @@ TIMEOUT = timedelta(minutes=5)
 class ArchivePurge:
     @workflow.run
     async def run(self, purge: ArchivePurgeInput) -> PurgeCertificate:
-        now = workflow.now()
+        now, purge_id = workflow.now(), workflow.info().workflow_id
+        if len(purge_id) > PURGE_ID_MAX:  # its certificate's key: a longer one could never be written
+            raise invalid_input("workflow_id", f"must be at most {PURGE_ID_MAX} characters")
         if purge.cutoff is not None and purge.cutoff > now:
             raise invalid_input("cutoff", "must not be in the future: an entry is purged once its retention has passed")
-        cutoff, after, purge_id = purge.cutoff or now, purge.after, workflow.info().workflow_id
+        cutoff, after = purge.cutoff or now, purge.after
         for _ in range(PAGES_PER_RUN):
             page = await workflow.execute_activity_method(
                 ArchivePurger.due_for_purge, DuePage(cutoff=cutoff, after=after, limit=PAGE),
