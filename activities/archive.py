@@ -91,9 +91,10 @@ class Archive:
         masked = role not in UNMASKED_ROLES
         kept = KEPT_BY_CASE_TYPE.get(case.case_type, KEPT_KEYS)
 
-        def personal(value: Any) -> Any:
+        def personal(value: Any, kept: frozenset[str] = kept) -> Any:
             return redact(value, kept, placeholder=MASKED_TEXT) if masked else value
 
+        # An event's reason is free text in every case type (a termination's `reason` key is a code): masked.
         return {
             "workflow_id": workflow_id, "classification": entry.classification, "archived_at": _iso(entry.archived_at),
             "retain_until": _iso(entry.retain_until),
@@ -108,7 +109,7 @@ class Archive:
                 "name": mask_name(contact.name) if masked else contact.name,
                 "phone": mask_phone(contact.phone) if masked else contact.phone},
             "events": [{"at": _iso(e.at), "step": e.step, "actor": e.actor, "from_state": e.from_state,
-                        "to_state": e.to_state, "reason": personal({"reason": e.reason})["reason"]} for e in events]}
+                        "to_state": e.to_state, "reason": personal(e.reason, frozenset())} for e in events]}
 
     def hold(self, workflow_id: str, request: ArchiveRequest) -> dict[str, Any]:
         """Place a legal hold: the purge leaves the case alone until it is released."""

@@ -140,6 +140,10 @@ def test_personal_data_is_masked_unless_the_role_may_see_it(engine):
     assert masked["case"]["customer_ref"] == "CUST-1" and masked["case"]["state"] == "closed"
     assert NAME not in json.dumps(masked, ensure_ascii=False) and PHONE not in json.dumps(masked)
 
+    record(engine, archived("termination-T1", "CUST-1", T0, timedelta(days=30), case_type="termination"))
+    termination = archive.show("termination-T1", ArchiveRequest(staff="q.sun", purpose=WHY))
+    assert [e["reason"] for e in termination["events"]] == [MASKED_TEXT, MASKED_TEXT]
+
     clear = archive.show("complaint-A1", ArchiveRequest(staff="l.chen", purpose=WHY))
     assert clear["masked"] is False and clear["customer"] == {"name": NAME, "phone": PHONE}
     assert clear["summary"]["cause_analysis"] == FINDINGS and clear["case"]["details"]["findings"] == FINDINGS
