@@ -25,6 +25,7 @@ from temporalio.common import MetricMeter
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.archive_purge import ArchivePurger
 from activities.calendar import CalendarOverrides, load_overrides
 from activities.calendar_versions import CalendarRollout, CalendarVersions
 from activities.change import ChangeActivities
@@ -49,6 +50,7 @@ from edge.settings import Settings, SettingsError, load
 from models.common import TASK_QUEUE
 from models.policy import Policy
 from workflows.application_review import ApplicationReview
+from workflows.archive_purge import ArchivePurge
 from workflows.boundary import BoundaryInterceptor
 from workflows.calendar_change import CalendarChange
 from workflows.complaint_closure import ComplaintClosure
@@ -112,14 +114,17 @@ def build_worker(client: Client, engine: sa.Engine, *, policy: Policy | None = N
     reports = QualityReports(engine, policy, network, _meter(client))
     stock = inventory or DatabaseInventory(engine)
     checks, oss = InventoryChecks(stock, id_keys), Provisioning(provisioning or DatabaseOss(engine, stock))
+    purger = ArchivePurger(engine)
     return Worker(
-        client, task_queue=task_queue, workflows=[*workflows, CalendarChange, QualityReport, UnknownWorkflow],
+        client, task_queue=task_queue,
+        workflows=[*workflows, CalendarChange, QualityReport, ArchivePurge, UnknownWorkflow],
         activities=[records.load_policy, records.record_transition, due_times.compute_due_times,
                     rollout.find_affected_cases, rollout.tell_cases,
                     checks.pre_review, oss.submit_order, oss.record_activation,
                     lines.run_line_test, lines.look_up_service, changes.assess_impact, changes.notify_lines,
                     changes.open_window, changes.close_window, changes.change_for_line, changes.follow_up,
                     changes.open_tickets, reports.compute_report,
+                    purger.due_for_purge, purger.purge_cases, purger.certify_purge,
                     *termination_activities(engine, id_keys, billing, deprovisioning), *extra_activities],
         activity_executor=ThreadPoolExecutor(max_workers=32),
         workflow_runner=WORKFLOW_RUNNER, interceptors=INTERCEPTORS,

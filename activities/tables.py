@@ -97,11 +97,16 @@ class Compensation(SQLModel, table=True):
 
 
 class ArchiveEntry(SQLModel, table=True):
+    """A closed case in the archive (docs/archive.md): purged after `retain_until` unless held."""
+
     workflow_id: str = Field(foreign_key="case.workflow_id", primary_key=True, max_length=100)
     classification: str = Field(max_length=40)
-    retain_until: datetime = _at()
+    retain_until: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
     summary: dict[str, Any] = _json()
     archived_at: datetime = _at()
+    held_at: datetime | None = Field(default=None, sa_type=UTCDateTime, description="legal hold since; None: none")
+    held_by: str | None = Field(default=None, max_length=64)
+    hold_reason: str | None = Field(default=None, max_length=500)
 
 
 class CustomerContact(SQLModel, table=True):

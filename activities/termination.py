@@ -203,14 +203,14 @@ KEPT_BY_CASE_TYPE = {CaseType.termination.value: KEPT_KEYS | {"reason"}}
 """A termination's `reason` is its TerminationReason code; elsewhere `reason` is free text."""
 
 
-def redact(value: Any, kept: frozenset[str], key: str | None = None) -> Any:
-    """`value` with every string erased unless the key that holds it (for a list, the list's key)
-    is in `kept`."""
+def redact(value: Any, kept: frozenset[str], key: str | None = None, placeholder: str = ERASED_TEXT) -> Any:
+    """`value` with every string replaced by `placeholder` unless the key that holds it (for a list,
+    the list's key) is in `kept`; text already erased stays so (the archive masks with another word)."""
     if isinstance(value, dict):
-        return {name: redact(item, kept, name) for name, item in value.items()}
+        return {name: redact(item, kept, name, placeholder) for name, item in value.items()}
     if isinstance(value, list):
-        return [redact(item, kept, key) for item in value]
-    return ERASED_TEXT if isinstance(value, str) and key not in kept else value
+        return [redact(item, kept, key, placeholder) for item in value]
+    return placeholder if isinstance(value, str) and key not in kept and value != ERASED_TEXT else value
 
 
 def _erase_case_text(session: Session, case_types: dict[str, str]) -> dict[str, int]:

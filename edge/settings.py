@@ -25,7 +25,8 @@ from pydantic import (
     model_validator,
 )
 
-from models.common import TASK_QUEUE
+from models.archive import ArchiveRole
+from models.common import TASK_QUEUE, StaffId
 
 from .codec import KeyRing, KeyRingError
 from .id_hash import HashKeyError, HashKeyRing, development_keys, hash_keys
@@ -138,6 +139,11 @@ class Settings(BaseModel):
         description=f"how long a codec server sign-in lasts, in hours (at most {MAX_SESSION_HOURS:g})")
     ui_url: str = Field(
         "http://localhost:8233", alias="TELECOM_UI_URL", description="the Web UI the demo links its cases to")
+    archive_staff: dict[StaffId, ArchiveRole] | None = Field(
+        None, alias="TELECOM_ARCHIVE_STAFF",
+        description="who may use `telecom archive`, `staff:role,staff:role`; roles `agent` and `auditor` read with "
+                    "personal data masked, `legal` reads it unmasked and places legal holds; unset: nobody "
+                    "(docs/archive.md)")
     demo_run: str | None = Field(
         None, alias="TELECOM_DEMO_RUN", pattern=r"^[0-9]{1,20}$",
         description="the demo run's id (digits), whose subscriber `python -m starter.seed` added; unset: the "
@@ -145,6 +151,22 @@ class Settings(BaseModel):
 
     _payload_keys: KeyRing | None = PrivateAttr(None)
     _id_hash_keys: HashKeyRing | None = PrivateAttr(None)
+
+    @field_validator("archive_staff", mode="before")
+    @classmethod
+    def _staff_roles(cls, value: Any) -> Any:
+        """`staff:role,staff:role` into a mapping; the field's type then checks each id and role."""
+        if not isinstance(value, str):
+            return value
+        staff: dict[str, str] = {}
+        for entry in value.split(","):
+            member, colon, role = (part.strip() for part in entry.partition(":"))
+            if not colon or not member or not role:
+                raise ValueError("must be staff:role pairs separated by commas, e.g. h.li:agent,w.chen:legal")
+            if member in staff:
+                raise ValueError(f"{member} is given twice")
+            staff[member] = role
+        return staff
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -239,7 +261,8 @@ def _problems(error: ValidationError) -> list[str]:
     problems = []
     for e in error.errors(include_url=False, include_input=False, include_context=False):
         message = e["msg"].removeprefix("Value error, ")
-        problems.append(f"{e['loc'][0]}: {message}" if e["loc"] else message)
+        where = ": ".join(str(part) for part in e["loc"] if part != "[key]")  # a mapping's entry: its key
+        problems.append(f"{where}: {message}" if where else message)
     return problems
 
 

@@ -1,5 +1,5 @@
 """Ops CLI: `telecom <process> start FILE|-`, `status ID`, `<update> ID [JSON|-]`, `<signal> ID [JSON|-]`,
-and `telecom setup-server`.
+`telecom setup-server`, and `telecom archive find|show|hold|release` (the records database).
 
 The connection comes from temporalio.envconfig (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, profiles, TLS),
 the key ring and mode from the TELECOM_* settings (edge.settings); the task queue for `start` from
@@ -63,6 +63,9 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="process", required=True, metavar="PROCESS", parser_class=_Parser)
     commands.add_parser("setup-server", parents=[output],
                         help="register our search attributes on the server's namespace (idempotent)")
+    from . import archive
+
+    archive.add_parser(commands, output, _Parser)
     for name, process in PROCESSES.items():
         actions = commands.add_parser(name, help=f"{name} cases").add_subparsers(
             dest="action", required=True, metavar="ACTION", parser_class=_Parser)
@@ -139,6 +142,10 @@ async def _run(args: argparse.Namespace) -> Any:
     from edge import client as temporal
     from models.errors import Undecodable
 
+    if args.process == "archive":  # the records database, not Temporal
+        from . import archive
+
+        return archive.run(args)
     if args.process == "setup-server":
         from edge.search_attributes import SearchAttributeConflict, register
 

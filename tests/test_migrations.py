@@ -14,6 +14,8 @@ from alembic.migration import MigrationContext
 from sqlmodel import Session, SQLModel
 
 # Imported for their tables: those of every migration, as env.py registers them.
+import activities.archive
+import activities.archive_purge
 import activities.termination  # noqa: F401
 import adapters.billing
 import adapters.inventory

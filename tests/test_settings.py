@@ -64,10 +64,11 @@ def test_defaults_and_a_full_environment():
         "TELECOM_TASK_QUEUE": " q1 ", "TELECOM_LOG_LEVEL": "debug", "TELECOM_MAX_CACHED_WORKFLOWS": "20",
         "TELECOM_METRICS_ADDRESS": "127.0.0.1:9464", "TELECOM_CODEC_SESSION_HOURS": "0.5",
         "TELECOM_UI_URL": "http://ui.example:8233/", "TELECOM_DEMO_RUN": "42", "TELECOM_POLICY_FILE": "",
-        "UNRELATED": "x"})
+        "TELECOM_ARCHIVE_STAFF": "h.li:agent, w.chen:legal", "UNRELATED": "x"})
     assert (settings.task_queue, settings.log_level, settings.max_cached_workflows) == ("q1", "DEBUG", 20)
     assert settings.payload_keys.current == "k1" and settings.id_hash_keys().current == "h1"
     assert (settings.ui_url, settings.demo_run, settings.policy_file) == ("http://ui.example:8233", "42", None)
+    assert settings.archive_staff == {"h.li": "agent", "w.chen": "legal"}
 
 
 def test_secrets_are_hidden():
@@ -92,6 +93,10 @@ def test_secrets_are_hidden():
     ("TELECOM_DATABASE_URL", f"postgres:/{SECRET}", "not a database URL"),
     ("TELECOM_CODEC_KEYS", SECRET, "entry 1 is not 'kid:<base64 secret>'"),
     ("TELECOM_ID_HASH_KEY", f"h1:{base64.b64encode(SECRET.encode()).decode()}", "too weak"),
+    ("TELECOM_ARCHIVE_STAFF", "h.li", "must be staff:role pairs"),
+    ("TELECOM_ARCHIVE_STAFF", "h.li:agent,h.li:legal", "h.li is given twice"),
+    ("TELECOM_ARCHIVE_STAFF", "h.li:agent, w.chen:boss", "w.chen: Input should be 'agent', 'auditor' or 'legal'"),
+    ("TELECOM_ARCHIVE_STAFF", "h li:agent", "h li: String should match pattern"),
 ])
 def test_a_bad_value_is_named_with_its_problem_and_never_shown(variable, value, problem):
     with pytest.raises(SettingsError) as refused:

@@ -4,7 +4,10 @@ or on TELECOM_DATABASE_URL when called from the `alembic` command line."""
 from alembic import context
 from sqlmodel import SQLModel
 
-# Imported for their tables: the record layer's, the termination claim and erasure tables, the default adapters'.
+# Imported for their tables: the record layer's, the archive's access log and purge certificates, the termination
+# claim and erasure tables, the default adapters'.
+import activities.archive
+import activities.archive_purge
 import activities.tables
 import activities.termination  # noqa: F401
 import adapters.billing
