@@ -15,7 +15,7 @@ COLUMNS = ("cases/s", "floor cases/s (minimal)", "ratio", "events (floor, minima
 
 def processes_of(by_process: dict) -> dict:
     """A database's batches by process (its other entries, e.g. `worker_processes`, are apart)."""
-    return {name: r for name, r in by_process.items() if isinstance(r, dict) and "process" in r}
+    return {name: r for name, r in by_process.items() if isinstance(r, dict) and "floor" in r}
 
 
 def throughput_table(results: dict) -> str:
