@@ -72,6 +72,7 @@ async def main() -> None:
     parser.add_argument("--sample", type=int, default=100, help="scale-run cases driven on while the rest wait")
     parser.add_argument("--lines", type=int, default=100_000, help="lines a service change tells (default 100,000)")
     parser.add_argument("--out", type=Path, help=f"results file (default {RESULTS.relative_to(ROOT)})")
+    parser.add_argument("--note", help="what the results file should say about this run (e.g. a shared machine)")
     args = parser.parse_args()
     if set(args.parts) - set(every):  # argparse's `choices` refuses an empty list of parts
         parser.error(f"parts: choose from {', '.join(every)}")
@@ -92,7 +93,8 @@ async def main() -> None:
             server = DevServer(work / "server.log")
             try:
                 client = await Client.connect(server.address, data_converter=converter)
-                shapes, throughput = None, {"when": when, "cases": args.cases, "quick": args.quick}
+                shapes, throughput = None, {"when": when, "cases": args.cases, "quick": args.quick,
+                                            **({"note": args.note} if args.note else {})}
                 for kind in ["sqlite"] + (["postgresql"] if postgres else []):
                     throughput[kind], shapes = await run_database(
                         kind, client, server, args.cases, work, keys, postgres, shapes, quick=args.quick,
