@@ -4,7 +4,8 @@ Configuration: the Temporal connection from temporalio.envconfig (TEMPORAL_ADDRE
 TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS*, TEMPORAL_PROFILE), and the TELECOM_* settings
 (edge/settings.py; the README's table): task queue, database, policy and calendar files, both key
 rings, mode, metrics address, cache size, log level. Read once, at start; a bad value stops it with
-a message naming the variable.
+a message naming the variable. `--processes N` (TELECOM_WORKER_PROCESSES) runs N worker processes
+under a supervisor (edge/supervisor.py); `--migrate-only` upgrades the schema and exits.
 """
 
 from __future__ import annotations
