@@ -4,11 +4,13 @@ Configuration: the Temporal connection from temporalio.envconfig (TEMPORAL_ADDRE
 TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS*, TEMPORAL_PROFILE), and the TELECOM_* settings
 (edge/settings.py; the README's table): task queue, database, policy and calendar files, both key
 rings, mode, metrics address, cache size, log level. Read once, at start; a bad value stops it with
-a message naming the variable.
+a message naming the variable. `--processes N` (TELECOM_WORKER_PROCESSES) runs N worker processes
+under a supervisor (edge/supervisor.py); `--migrate-only` upgrades the schema and exits.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import logging
 import signal
@@ -16,6 +18,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
+from multiprocessing.connection import Connection
 
 import sqlalchemy as sa
 from pydantic import ValidationError
@@ -46,7 +49,8 @@ from adapters.provisioning import DatabaseOss, ProvisioningSystem
 from edge import metrics, schedules
 from edge.client import connect
 from edge.id_hash import HashKeyRing, development_keys
-from edge.settings import Settings, SettingsError, load
+from edge.settings import MAX_WORKER_PROCESSES, Settings, SettingsError, load
+from edge.supervisor import supervise
 from models.common import TASK_QUEUE
 from models.policy import Policy
 from workflows.application_review import ApplicationReview
@@ -85,6 +89,11 @@ native extension such as the codec's cipher cannot load twice). Replayers use it
 INTERCEPTORS = [BoundaryInterceptor()]
 """What our workflows do with input they cannot read (workflows.boundary); replayers take it too."""
 log = logging.getLogger("telecom.worker")
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+GRACEFUL_SHUTDOWN = timedelta(seconds=10)
+"""How long a stopping worker lets running activities finish (deploy/'s termination grace period is longer)."""
+STOP_MARGIN = 20.0
+"""Seconds a supervisor waits past GRACEFUL_SHUTDOWN for a child to exit before it kills it."""
 CAPACITY = dict(max_concurrent_workflow_tasks=20, max_concurrent_activities=16, max_concurrent_local_activities=16)
 """What one worker process takes on at once. Workflow code holds the GIL, and a workflow task waits
 for its local activities (records), so a worker that takes more tasks than it can finish within
@@ -144,20 +153,22 @@ def _name(workflow_class: type) -> str | None:  # None: a dynamic workflow
 
 
 async def serve(settings: Settings, extra_workflows: Sequence[type] = (),
-                extra_activities: Sequence[Callable] = ()) -> None:
+                extra_activities: Sequence[Callable] = (), *, migrate: bool = True,
+                ready: Callable[[], None] | None = None) -> None:
+    """One worker process until SIGINT or SIGTERM. `migrate`: upgrade the schema first (a supervisor
+    does it once for all its children instead); `ready` is called once the worker polls."""
     # Everything configured is checked before any work: a bad value stops the worker at start.
-    id_keys = settings.id_hash_keys()
-    policy = _load(settings.policy_file, Policy.from_toml, "TELECOM_POLICY_FILE") or Policy()
-    calendar = _load(settings.calendar_file, load_overrides, "TELECOM_CALENDAR_FILE")
+    id_keys, policy, calendar = _configured(settings)
     engine = make_engine(settings.database_url.get_secret_value())
-    upgrade(engine)
+    if migrate:
+        upgrade(engine)
     client = await connect(settings, runtime=metrics.runtime(settings.metrics_address))
     publish(engine, _meter(client))  # the latest month's KPIs, until the next report replaces them
     await schedules.ensure(client, settings.task_queue, policy.timezone)
     worker = build_worker(client, engine, policy=policy, calendar=calendar, id_keys=id_keys,
                           task_queue=settings.task_queue, extra_workflows=extra_workflows,
                           extra_activities=extra_activities, max_cached_workflows=settings.max_cached_workflows,
-                          graceful_shutdown_timeout=timedelta(seconds=10))
+                          graceful_shutdown_timeout=GRACEFUL_SHUTDOWN)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -165,9 +176,18 @@ async def serve(settings: Settings, extra_workflows: Sequence[type] = (),
     async with worker:
         log.info("worker on %s, task queue %s, database %s, policy %s", client.service_client.config.target_host,
                  settings.task_queue, engine.url.render_as_string(hide_password=True), policy.version)
+        if ready:
+            ready()
         await stop.wait()
         log.info("stopping: finishing running activities")
     engine.dispose()
+
+
+def _configured(settings: Settings) -> tuple[HashKeyRing, Policy, CalendarOverrides | None]:
+    """The ID hash key ring, the policy and the calendar the settings name; SettingsError if one is bad."""
+    id_keys = settings.id_hash_keys()
+    policy = _load(settings.policy_file, Policy.from_toml, "TELECOM_POLICY_FILE") or Policy()
+    return id_keys, policy, _load(settings.calendar_file, load_overrides, "TELECOM_CALENDAR_FILE")
 
 
 def _load(path, read: Callable, variable: str):
@@ -184,13 +204,64 @@ def _load(path, read: Callable, variable: str):
         raise SettingsError(f"{variable} ({path}): {error}") from None
 
 
-def main(extra_workflows: Sequence[type] = (), extra_activities: Sequence[Callable] = ()) -> None:
+def main(extra_workflows: Sequence[type] = (), extra_activities: Sequence[Callable] = (), *,
+         argv: Sequence[str] | None = None) -> None:
     settings = load("telecom-worker")
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    options = _options(settings, argv)
+    logging.basicConfig(level=settings.log_level, format=LOG_FORMAT)
     try:
-        asyncio.run(serve(settings, extra_workflows, extra_activities))
+        if options.migrate_only:
+            _migrate(settings)
+        elif options.processes == 1:
+            asyncio.run(serve(settings, extra_workflows, extra_activities))
+        else:
+            _configured(settings)  # a bad setting stops the parent before any child starts
+            metrics.process_address(settings.metrics_address, options.processes)
+            _migrate(settings)  # once, before the children start: they would race each other
+            log.info("starting %d worker processes", options.processes)
+            raise SystemExit(supervise(_serve_one, options.processes, (extra_workflows, extra_activities),
+                                       stop_timeout=GRACEFUL_SHUTDOWN.total_seconds() + STOP_MARGIN))
     except SettingsError as error:  # the message names the variable, never a key
         raise SystemExit(error.for_program("telecom-worker")) from None
+
+
+def _options(settings: Settings, argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="telecom-worker", description="Runs the workflows and activities on the task queue until SIGINT or "
+        "SIGTERM. Settings: TEMPORAL_* (envconfig) and TELECOM_* variables (README § Configuration).")
+    parser.add_argument("--processes", type=_process_count, default=settings.worker_processes, metavar="N",
+                        help="worker processes on the task queue, supervised by this one (default: "
+                             f"TELECOM_WORKER_PROCESSES, {settings.worker_processes}; at most {MAX_WORKER_PROCESSES})")
+    parser.add_argument("--migrate-only", action="store_true",
+                        help="upgrade the database schema to the newest migration and exit (a deployment's job)")
+    return parser.parse_args(argv)
+
+
+def _process_count(value: str) -> int:
+    if not value.isdigit() or not 1 <= int(value) <= MAX_WORKER_PROCESSES:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to {MAX_WORKER_PROCESSES}")
+    return int(value)
+
+
+def _migrate(settings: Settings) -> None:
+    engine = make_engine(settings.database_url.get_secret_value())
+    upgrade(engine)
+    engine.dispose()
+
+
+def _serve_one(index: int, ready: Connection, extra_workflows: Sequence[type],
+               extra_activities: Sequence[Callable]) -> None:
+    """Worker process `index` of a supervisor (edge.supervisor), in a spawned interpreter: the settings
+    from the environment it inherited, the metrics on port + index - 1 (edge.metrics.process_address)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # until serve handles it: the parent passes Ctrl-C on
+    settings = load(f"telecom-worker (process {index})")
+    settings = settings.model_copy(update={"metrics_address": metrics.process_address(settings.metrics_address,
+                                                                                       index)})
+    logging.basicConfig(level=settings.log_level, format=LOG_FORMAT.replace("%(name)s", "%(name)s[%(processName)s]"))
+    try:
+        asyncio.run(serve(settings, extra_workflows, extra_activities, migrate=False, ready=lambda: ready.send(True)))
+    except SettingsError as error:
+        raise SystemExit(error.for_program(f"telecom-worker (process {index})")) from None
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
-"""`python -m bench [throughput] [scale] [change]`: the throughput run (every process beside its floor,
-on SQLite and, given a URL, PostgreSQL), the scale run and a service change over 100,000 lines
-(default: all three), into one JSON file and its chart. A part run alone replaces only its own
-section of the file. `scripts/bench` runs it with a throwaway PostgreSQL."""
+"""`python -m bench [throughput] [scale] [change]`: the throughput run (every process beside its floor
+and its minimal floor, on SQLite and, given a URL, PostgreSQL, then one process on 1 and 2 worker
+processes), the scale run and a service change over 100,000 lines (default: all three), into one
+JSON file and its chart. A part run alone replaces only its own section of the file. `--quick`: the
+throughput run on SQLite alone, small batches on one worker, in under 3 minutes, into its own file.
+`scripts/bench` runs it with a throwaway PostgreSQL."""
 
 from __future__ import annotations
 
@@ -31,6 +33,8 @@ from .scale import run_scale
 from .throughput import run_database
 
 RESULTS = ROOT / "bench" / "results" / "reference.json"
+QUICK_RESULTS = RESULTS.with_name("quick.json")
+QUICK_CASES = 20
 
 
 def machine(postgres_url: str | None) -> dict:
@@ -53,22 +57,35 @@ def machine(postgres_url: str | None) -> dict:
 
 async def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("parts", nargs="*", choices=["throughput", "scale", "change"],
-                        default=["throughput", "scale", "change"],
-                        help="what to run (default: all)")
-    parser.add_argument("--cases", type=int, default=300, help="cases per process and per floor (default 300)")
+    every = ["throughput", "scale", "change"]
+    parser.add_argument("parts", nargs="*", metavar="{throughput,scale,change}",
+                        help="what to run (default: all; with --quick, throughput)")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"SQLite only, {QUICK_CASES} cases a batch, one worker for every batch of one process "
+                             f"(its CPU time still per batch): under 3 minutes; into {QUICK_RESULTS.relative_to(ROOT)}")
+    parser.add_argument("--cases", type=int, help=f"cases per process and per floor (default 300; quick {QUICK_CASES})")
+    parser.add_argument("--scaling-cases", type=int,
+                        help="cases on 1 and on 2 worker processes (default: twice --cases, at most 600)")
     parser.add_argument("--postgres", default=os.environ.get("TELECOM_BENCH_POSTGRES_URL"),
                         help="admin URL of a PostgreSQL server to run on as well (a database is created and dropped)")
     parser.add_argument("--scale", type=int, default=10_000, help="open cases in the scale run")
     parser.add_argument("--sample", type=int, default=100, help="scale-run cases driven on while the rest wait")
     parser.add_argument("--lines", type=int, default=100_000, help="lines a service change tells (default 100,000)")
-    parser.add_argument("--out", type=Path, default=RESULTS, help=f"results file (default {RESULTS.relative_to(ROOT)})")
+    parser.add_argument("--out", type=Path, help=f"results file (default {RESULTS.relative_to(ROOT)})")
+    parser.add_argument("--note", help="what the results file should say about this run (e.g. a shared machine)")
     args = parser.parse_args()
+    if set(args.parts) - set(every):  # argparse's `choices` refuses an empty list of parts
+        parser.error(f"parts: choose from {', '.join(every)}")
+    args.parts = args.parts or (["throughput"] if args.quick else every)
+    args.cases = args.cases or (QUICK_CASES if args.quick else 300)
+    args.scaling_cases = args.scaling_cases or min(2 * args.cases, 600)
+    args.out = args.out or (QUICK_RESULTS if args.quick else RESULTS)
+    postgres = None if args.quick else args.postgres
 
     keys = "bench:" + base64.b64encode(os.urandom(32)).decode()  # payloads encrypted, as in production
     converter = data_converter(KeyRing.parse(keys, "the benchmark's key ring"))
     results: dict = json.loads(args.out.read_text(encoding="utf-8")) if args.out.exists() else {}
-    results["machine"] = machine(args.postgres)
+    results["machine"] = machine(postgres)
     when = datetime.now(UTC).isoformat(timespec="seconds")
     with tempfile.TemporaryDirectory(prefix="telecom-bench-") as tmp:
         work = Path(tmp)
@@ -76,10 +93,12 @@ async def main() -> None:
             server = DevServer(work / "server.log")
             try:
                 client = await Client.connect(server.address, data_converter=converter)
-                shapes, throughput = None, {"when": when, "cases": args.cases}
-                for kind in ["sqlite"] + (["postgresql"] if args.postgres else []):
+                shapes, throughput = None, {"when": when, "cases": args.cases, "quick": args.quick,
+                                            **({"note": args.note} if args.note else {})}
+                for kind in ["sqlite"] + (["postgresql"] if postgres else []):
                     throughput[kind], shapes = await run_database(
-                        kind, client, server, args.cases, work, keys, args.postgres, shapes)
+                        kind, client, server, args.cases, work, keys, postgres, shapes, quick=args.quick,
+                        scaling_cases=args.scaling_cases if kind == "sqlite" else 0)
                 results["throughput"] = throughput
             finally:
                 server.stop()

@@ -76,3 +76,24 @@ class Floor:
         await run(floor_step, step, start_to_close_timeout=STEP_TIMEOUT)
         self.updates += 1
         self.changed = True
+
+
+MINIMAL_FLOOR_TYPE = "BenchMinimalFloor"
+
+
+@workflow.defn(name=MINIMAL_FLOOR_TYPE)
+class MinimalFloor:
+    """The least a case can be: started, its people's updates (doing nothing), completed. Beside the
+    floor, it shows the round trips a process's own steps (records, due times, outside systems) add."""
+
+    def __init__(self) -> None:
+        self.updates = 0
+
+    @workflow.run
+    async def run(self, updates: int) -> int:
+        await workflow.wait_condition(lambda: self.updates >= updates)
+        return self.updates
+
+    @workflow.update
+    async def step(self, step: FloorStep) -> None:
+        self.updates += 1

@@ -1,5 +1,5 @@
-"""What a case's history says about its cost: events, activities, timers, updates, upserts, and when
-its first record landed."""
+"""What a case's history says about its cost: events, its size, activities, timers, updates, upserts,
+and when its first record landed."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import statistics
 from dataclasses import asdict, dataclass
 
 from temporalio.api.enums.v1 import EventType
+from temporalio.api.history.v1 import History
 from temporalio.client import WorkflowHistory
 
 RECORD_ACTIVITY = "record_transition"
@@ -17,6 +18,9 @@ LOCAL_ACTIVITY_MARKER, PATCH_MARKER = "core_local_activity", "core_patch"  # sdk
 @dataclass(frozen=True)
 class Counts:
     events: int
+    history_bytes: int
+    """The history as the server stores and sends it: the History protobuf's serialized size, payloads
+    as stored (encrypted)."""
     workflow_tasks: int
     activities: int
     local_activities: int
@@ -42,7 +46,8 @@ def counts(history: WorkflowHistory) -> Counts:
     markers = [e.marker_recorded_event_attributes.marker_name
                for e in history.events if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED]
     return Counts(
-        events=len(history.events), workflow_tasks=of(EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED),
+        events=len(history.events), history_bytes=History(events=history.events).ByteSize(),
+        workflow_tasks=of(EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED),
         activities=of(EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED),
         local_activities=markers.count(LOCAL_ACTIVITY_MARKER), patches=markers.count(PATCH_MARKER),
         timers=len(started), timers_fired=len(fired),

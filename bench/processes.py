@@ -27,12 +27,35 @@ class Usage:
 
 
 def usage(pid: int) -> Usage:
-    """CPU seconds (user + system) so far, resident and peak resident memory of a live process."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    cpu = (int(fields[11]) + int(fields[12])) / TICKS
-    status = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
-    kb = lambda key: int(status[key].split()[0])  # noqa: E731
-    return Usage(cpu, kb("VmRSS") / 1024, kb("VmHWM") / 1024)
+    """CPU seconds (user + system) so far, resident and peak resident memory of a live process and
+    its live descendants (a worker's supervised processes), summed."""
+    total = Usage(0.0, 0.0, 0.0)
+    for member in [pid, *_descendants(pid)]:
+        try:
+            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+            status = dict(line.split(":", 1) for line in Path(f"/proc/{member}/status").read_text().splitlines()
+                          if ":" in line)
+        except OSError:  # a descendant gone meanwhile
+            continue
+        rss_mb, peak_mb = (int(status[key].split()[0]) / 1024 for key in ("VmRSS", "VmHWM"))
+        total = Usage(total.cpu_s + (int(fields[11]) + int(fields[12])) / TICKS, total.rss_mb + rss_mb,
+                      total.peak_rss_mb + peak_mb)
+    return total
+
+
+def _descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except OSError:
+            continue
+        children.setdefault(parent, []).append(int(stat.parent.name))
+    found, todo = [], list(children.get(pid, []))
+    while todo:
+        found.append(child := todo.pop())
+        todo += children.get(child, [])
+    return found
 
 
 def free_port() -> int:
@@ -74,9 +97,11 @@ class DevServer:
 
 
 class WorkerProcess:
-    """The production worker (`worker.serve`) plus the floor workflow, on a task queue of its own."""
+    """The production worker (`worker.serve`) plus the floor workflows, on a task queue of its own;
+    `processes` worker processes under a supervisor (`telecom-worker --processes`) when more than one."""
 
-    def __init__(self, server: DevServer, database_url: str, policy_file: Path | None, keys: str, log: Path) -> None:
+    def __init__(self, server: DevServer, database_url: str, policy_file: Path | None, keys: str, log: Path,
+                 processes: int = 1) -> None:
         self.queue = f"bench-{uuid.uuid4().hex[:8]}"
         self.log = log
         environ = {**os.environ, "TEMPORAL_ADDRESS": server.address, "TELECOM_DATABASE_URL": database_url,
@@ -88,10 +113,10 @@ class WorkerProcess:
         if policy_file is not None:  # else the built-in policy
             environ["TELECOM_POLICY_FILE"] = str(policy_file)
         start = log.stat().st_size if log.exists() else 0
-        self.process = subprocess.Popen([sys.executable, "-m", "bench.worker"], cwd=ROOT, env=environ,
-                                        stdout=log.open("ab"), stderr=subprocess.STDOUT)
-        for _ in range(600):  # polling once it logs its task queue
-            if self.queue in log.read_bytes()[start:].decode(errors="replace"):
+        self.process = subprocess.Popen([sys.executable, "-m", "bench.worker", "--processes", str(processes)],
+                                        cwd=ROOT, env=environ, stdout=log.open("ab"), stderr=subprocess.STDOUT)
+        for _ in range(600):  # polling until each process logs its task queue
+            if log.read_bytes()[start:].decode(errors="replace").count(f"task queue {self.queue},") >= processes:
                 return
             if self.process.poll() is not None:
                 raise RuntimeError(f"the worker exited:\n{log.read_text()[-3000:]}")

@@ -1,5 +1,7 @@
 """Throughput: N cases of each process driven to their end, each batch beside a floor batch of the
-same shape, on a fresh worker per batch so its CPU time and peak memory belong to that batch."""
+same shape and a minimal floor (start, the people's updates, completion), on a fresh worker per batch
+so its CPU time and peak memory belong to that batch (quick: one worker for every batch, CPU time
+still per batch). Then one process on 1 and on 2 worker processes."""
 
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from adapters.inventory import seed_inventory
 from adapters.network import seed_services
 from tests.examples import CASE_EXAMPLES, Example
 
-from .floor import FLOOR_TYPE, FloorShape
+from .floor import FLOOR_TYPE, MINIMAL_FLOOR_TYPE, FloorShape
 from .measure import Counts, counts, first_record_at, median_counts, percentile
 from .processes import DevServer, WorkerProcess
 
@@ -39,6 +41,8 @@ retention_minimums = []
 quarantine = {{ source = "benchmark", budget = "{WINDOW}", warnings = [] }}
 equipment = {{ source = "benchmark", budget = "{WINDOW}", warnings = [] }}
 """
+SCALING = "ComplaintClosure"
+"""The process run on 1 and 2 worker processes: the most human steps, all of them local activities."""
 PATHS = {"FaultRepair": ["assign_technician", "resolve"]}
 """The repaired ticket closes by deemed confirmation: the reopen window cannot end before the
 confirmation window (a policy check), and a window short enough to end the case soon is too short
@@ -49,7 +53,7 @@ for a confirmation sent under full load to be sure to arrive in it."""
 class Case:
     workflow_type: str
     workflow_id: str
-    input: dict[str, Any]
+    input: Any
     updates: list[tuple[str, dict[str, Any]]]
     record_activity: str | None
     started: float = 0.0
@@ -59,6 +63,8 @@ class Case:
 class Batch:
     cases: list[Case]
     seed: list[tuple[Example, dict[str, Any]]] = field(default_factory=list)
+    timed: bool = True
+    """Its cases run activities: the first one's completion is timed (the minimal floor runs none)."""
 
     def put_in_place(self, engine: sa.Engine) -> None:
         """The outside-world state its cases need (e.g. the accounts to terminate)."""
@@ -84,6 +90,11 @@ def floor_batch(shape: FloorShape, n: int, tag: str) -> Batch:
                        [("step", {"n": k}) for k in range(shape.updates)], None) for i in range(n)])
 
 
+def minimal_batch(updates: int, n: int, tag: str) -> Batch:
+    return Batch([Case(MINIMAL_FLOOR_TYPE, f"minimal-{tag}{i:04d}", updates,
+                       [("step", {"n": k}) for k in range(updates)], None) for i in range(n)], timed=False)
+
+
 def floor_shape(c: Counts) -> FloorShape:
     return FloorShape(activities=round(c.activities), local_activities=round(c.local_activities),
                       updates=round(c.updates), timers_fired=round(c.timers_fired),
@@ -98,18 +109,14 @@ async def _drive(client: Client, queue: str, case: Case) -> None:
     await handle.result(rpc_timeout=LONG)
 
 
-async def run_batch(client: Client, server: DevServer, engine: sa.Engine, database_url: str, batch: Batch,
-                    policy_file: Path, keys: str, log: Path) -> dict[str, Any]:
+async def run_batch(client: Client, server: DevServer, engine: sa.Engine, batch: Batch,
+                    worker: WorkerProcess) -> dict[str, Any]:
     batch.put_in_place(engine)
-    worker = WorkerProcess(server, database_url, policy_file, keys, log)
-    try:
-        worker_before, server_before = worker.usage(), server.usage()
-        began = time.time()
-        await asyncio.gather(*(_drive(client, worker.queue, case) for case in batch.cases))
-        wall = time.time() - began
-        worker_after, server_after = worker.usage(), server.usage()
-    finally:
-        worker.stop()
+    worker_before, server_before = worker.usage(), server.usage()
+    began = time.time()
+    await asyncio.gather(*(_drive(client, worker.queue, case) for case in batch.cases))
+    wall = time.time() - began
+    worker_after, server_after = worker.usage(), server.usage()
     limit = asyncio.Semaphore(16)
 
     async def history(case: Case):
@@ -117,15 +124,15 @@ async def run_batch(client: Client, server: DevServer, engine: sa.Engine, databa
             return await client.get_workflow_handle(case.workflow_id).fetch_history()
     histories = await asyncio.gather(*(history(case) for case in batch.cases))
     latencies = [first_record_at(h, case.record_activity) - case.started
-                 for h, case in zip(histories, batch.cases, strict=True)]
+                 for h, case in zip(histories, batch.cases, strict=True)] if batch.timed else []
     per_case = median_counts([counts(h) for h in histories])
     n = len(batch.cases)
     # All cases start at once and move in step, so they finish in a burst: the honest rate is the
     # whole batch over the whole time, queueing included.
     return {"cases": n, "wall_s": round(wall, 2), "cases_per_s": round(n / wall, 2),
             **{k: (round(v, 2) if isinstance(v, float) else v) for k, v in per_case.as_dict().items()},
-            "first_record_p50_ms": round(percentile(latencies, 50) * 1000),
-            "first_record_p99_ms": round(percentile(latencies, 99) * 1000),
+            **({"first_record_p50_ms": round(percentile(latencies, 50) * 1000),
+                "first_record_p99_ms": round(percentile(latencies, 99) * 1000)} if latencies else {}),
             "worker_cpu_s": round(worker_after.cpu_s - worker_before.cpu_s, 2),
             "worker_cpu_ms_per_case": round((worker_after.cpu_s - worker_before.cpu_s) / n * 1000, 1),
             "worker_peak_rss_mb": round(worker_after.peak_rss_mb),
@@ -160,35 +167,78 @@ def drop_database(engine: sa.Engine, admin: sa.Engine | None) -> None:
         admin.dispose()
 
 
+class Workers:
+    """The worker each batch runs on: a fresh one per batch, or in quick mode one for every batch of
+    one worker process (its peak memory is then the run's so far)."""
+
+    def __init__(self, server: DevServer, url: str, policy_file: Path, keys: str, log: Path, quick: bool) -> None:
+        self.start = lambda processes=1: WorkerProcess(server, url, policy_file, keys, log, processes)
+        self.shared = self.start() if quick else None
+
+    async def run(self, client: Client, server: DevServer, engine: sa.Engine, batch: Batch,
+                  processes: int | None = None) -> dict[str, Any]:
+        """`processes`: on a fresh worker of that many processes, even in quick mode."""
+        worker = self.shared if self.shared is not None and processes is None else self.start(processes or 1)
+        try:
+            return await run_batch(client, server, engine, batch, worker)
+        finally:
+            if worker is not self.shared:
+                worker.stop()
+
+    def stop(self) -> None:
+        if self.shared is not None:
+            self.shared.stop()
+
+
 async def run_database(kind: str, client: Client, server: DevServer, n: int, work: Path, keys: str,
-                       postgres_url: str | None, shapes: dict[str, FloorShape] | None,
-                       progress=print) -> tuple[dict[str, Any], dict[str, FloorShape]]:
-    """Every process and its floor on one database. Shapes come from a warm-up batch of each
-    process unless given (so every database's floor has the same shape)."""
+                       postgres_url: str | None, shapes: dict[str, FloorShape] | None, *, quick: bool = False,
+                       scaling_cases: int = 0, progress=print) -> tuple[dict[str, Any], dict[str, FloorShape]]:
+    """Every process beside its floor and minimal floor on one database, then (`scaling_cases`) one
+    process on 1 and on 2 worker processes. Shapes come from a warm-up batch of each process unless
+    given (so every database's floor has the same shape)."""
     policy_file = work / "policy.toml"
     policy_file.write_text(BENCH_POLICY, encoding="utf-8")
     engine, url, admin = fresh_database(kind, work, postgres_url)
-    log = work / f"worker-{kind}.log"
     tag = kind[0].upper()
     results: dict[str, Any] = {}
+    workers = Workers(server, url, policy_file, keys, work / f"worker-{kind}.log", quick)
     try:
         if shapes is None:
             shapes = {}
             for name, example in CASE_EXAMPLES.items():
-                warm = await run_batch(client, server, engine, url, process_batch(example, 8, f"{tag}W"),
-                                       policy_file, keys, log)
+                warm = await workers.run(client, server, engine, process_batch(example, 4 if quick else 8, f"{tag}W"))
                 shapes[name] = floor_shape(Counts(**{k: warm[k] for k in Counts.__dataclass_fields__}))
         for name, example in CASE_EXAMPLES.items():
-            progress(f"{kind}: {name} floor ({n} cases)")
-            floor = await run_batch(client, server, engine, url, floor_batch(shapes[name], n, f"{tag}{name[:2]}"),
-                                    policy_file, keys, log)
-            progress(f"{kind}: {name} ({n} cases)")
-            process = await run_batch(client, server, engine, url, process_batch(example, n, f"{tag}B"),
-                                      policy_file, keys, log)
-            results[name] = {"process": process, "floor": floor,
-                             "ratio_to_floor": round(process["cases_per_s"] / floor["cases_per_s"], 2)}
-            progress(f"  {process['cases_per_s']} cases/s vs floor {floor['cases_per_s']}: "
-                     f"{results[name]['ratio_to_floor']}×, {process['events']} vs {floor['events']} events")
+            progress(f"{kind}: {name}, its floor and its minimal floor ({n} cases each)")
+            floor = await workers.run(client, server, engine, floor_batch(shapes[name], n, f"{tag}{name[:2]}"))
+            minimal = await workers.run(client, server, engine,
+                                        minimal_batch(shapes[name].updates, n, f"{tag}{name[:2]}"))
+            process = await workers.run(client, server, engine, process_batch(example, n, f"{tag}B"))
+            results[name] = {"process": process, "floor": floor, "minimal_floor": minimal,
+                             "ratio_to_floor": round(process["cases_per_s"] / floor["cases_per_s"], 2),
+                             "ratio_to_minimal_floor": round(process["cases_per_s"] / minimal["cases_per_s"], 2)}
+            progress(f"  {process['cases_per_s']} cases/s vs floor {floor['cases_per_s']} "
+                     f"(minimal {minimal['cases_per_s']}): {results[name]['ratio_to_floor']}×; events "
+                     f"{process['events']} vs {floor['events']} ({minimal['events']}); history bytes "
+                     f"{process['history_bytes']} vs {floor['history_bytes']} ({minimal['history_bytes']})")
+        if scaling_cases:
+            results["worker_processes"] = await _scaling(client, server, engine, workers, scaling_cases, tag, progress)
     finally:
+        workers.stop()
         drop_database(engine, admin)
     return results, shapes
+
+
+async def _scaling(client: Client, server: DevServer, engine: sa.Engine, workers: Workers, n: int, tag: str,
+                   progress) -> dict[str, Any]:
+    """SCALING's cases on 1, then on 2 worker processes, each a fresh `telecom-worker --processes`."""
+    runs: dict[str, Any] = {"process": SCALING, "cases": n}
+    for processes in (1, 2):
+        progress(f"  {SCALING} on {processes} worker process(es) ({n} cases)")
+        runs[str(processes)] = await workers.run(client, server, engine,
+                                                 process_batch(CASE_EXAMPLES[SCALING], n, f"{tag}P{processes}"),
+                                                 processes)
+    runs["speedup"] = round(runs["2"]["cases_per_s"] / runs["1"]["cases_per_s"], 2)
+    progress(f"  {runs['1']['cases_per_s']} cases/s on 1 process, {runs['2']['cases_per_s']} on 2: "
+             f"{runs['speedup']}×")
+    return runs

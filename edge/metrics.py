@@ -4,6 +4,8 @@ transition is first applied, so a retried activity or a replayed workflow never 
 Counters are per worker process and restart at zero with it: query them with rate()/increase().
 
 The endpoint is TELECOM_METRICS_ADDRESS (edge.settings): host:port, e.g. 127.0.0.1:9464; off when unset.
+With N worker processes (`telecom-worker --processes N`) each serves its own counters, process i on
+the port + i - 1: one endpoint could not sum counters that live in separate processes.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 from models.records import Transition
 from models.sla import SlaEventKind
+
+from .settings import SettingsError
 
 CASES_STARTED = "telecom_cases_started"
 CASES_CLOSED = "telecom_cases_closed"
@@ -33,6 +37,16 @@ def runtime(address: str | None) -> Runtime | None:
     if not address:
         return None
     return Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=address)))
+
+
+def process_address(address: str | None, index: int) -> str | None:
+    """Worker process `index`'s (1-based) endpoint: the port + index - 1. SettingsError past 65535."""
+    if not address:
+        return None
+    host, _, port = address.rpartition(":")
+    if int(port) + index - 1 > 65535:
+        raise SettingsError(f"TELECOM_METRICS_ADDRESS: port {port} leaves no port for worker process {index}")
+    return f"{host}:{int(port) + index - 1}"
 
 
 def count_transition(meter: MetricMeter, transition: Transition, *, opened: bool) -> None:

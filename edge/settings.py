@@ -36,6 +36,7 @@ DEFAULT_DATABASE_URL = "sqlite:///telecom-service.db"
 MIN_TOKEN_LENGTH = 16
 MAX_SESSION_HOURS = 720.0
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+MAX_WORKER_PROCESSES = 64
 
 NOT_SETTINGS = {
     "TELECOM_CODEC_PORT": ("8081", "scripts/run: the codec server's port (it sets TELECOM_CODEC_ADDRESS from it)"),
@@ -111,9 +112,14 @@ class Settings(BaseModel):
     max_cached_workflows: int = Field(
         500, alias="TELECOM_MAX_CACHED_WORKFLOWS", ge=0,
         description="cases the worker keeps in memory between their steps (§ Performance)")
+    worker_processes: int = Field(
+        1, alias="TELECOM_WORKER_PROCESSES", ge=1, le=MAX_WORKER_PROCESSES,
+        description="worker processes `telecom-worker` runs on the task queue, each about one core's work "
+                    "(`--processes N` overrides it; § Performance)")
     metrics_address: str | None = Field(
         None, alias="TELECOM_METRICS_ADDRESS",
-        description="host:port of the worker's Prometheus `/metrics` endpoint; unset: off (§ Metrics)")
+        description="host:port of the worker's Prometheus `/metrics` endpoint, the port + 1 for each further "
+                    "worker process; unset: off (§ Metrics)")
     codec_keys: SecretStr | None = Field(
         None, alias="TELECOM_CODEC_KEYS",
         description="the payload key ring, `kid2:<base64 of 32 random bytes>,kid1:<…>`, newest first; unset (and "

@@ -230,6 +230,18 @@ async def env(test_servers: Spares) -> AsyncIterator[WorkflowEnvironment]:
 
 
 @pytest.fixture
+async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
+    """A real Temporal dev server of the test's own (real time), for workers run as processes."""
+    from temporalio.testing import WorkflowEnvironment
+
+    from edge.codec import data_converter
+    async with await WorkflowEnvironment.start_local(
+            dev_server_existing_path=binary("temporal"), data_converter=data_converter()) as env:
+        await register_search_attributes(env.client)
+        yield env
+
+
+@pytest.fixture
 def policy() -> Policy:
     from models.policy import Policy
     return Policy()

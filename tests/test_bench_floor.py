@@ -9,7 +9,7 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 
 from activities.database import make_engine
-from bench.floor import FLOOR_TYPE, Floor, FloorShape, floor_step
+from bench.floor import FLOOR_TYPE, MINIMAL_FLOOR_TYPE, Floor, FloorShape, MinimalFloor, floor_step
 from bench.measure import counts
 from worker import build_worker
 
@@ -41,4 +41,17 @@ async def test_floor_has_the_shape_it_is_given(env, activities, local_activities
     assert (measured.activities, measured.local_activities, measured.updates, measured.timers_fired,
             measured.timers_canceled, measured.upserts) == (activities, local_activities, 2, 2, 1, 0)
     assert measured.fired_timer_s == shape.timer.total_seconds()
+    engine.dispose()
+
+
+async def test_the_minimal_floor_is_a_start_its_updates_and_an_end(env):
+    engine = make_engine("sqlite://")
+    async with build_worker(env.client, engine, task_queue=TEST_QUEUE, extra_workflows=[MinimalFloor]):
+        handle = await env.client.start_workflow(MINIMAL_FLOOR_TYPE, 2, id="minimal-1", task_queue=TEST_QUEUE)
+        for n in range(2):
+            await handle.execute_update("step", {"n": n})
+        assert await handle.result() == 2
+        measured = counts(await handle.fetch_history())
+    assert (measured.activities, measured.local_activities, measured.timers, measured.updates) == (0, 0, 0, 2)
+    assert measured.history_bytes > 0
     engine.dispose()

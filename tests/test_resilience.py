@@ -20,9 +20,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.database import make_engine, upgrade
 from activities.tables import Case, CaseEvent, Notification, SlaEvent
-from edge.codec import data_converter
 
-from .conftest import binary, register_search_attributes, rows, seed
+from .conftest import rows, seed
 from .examples import CASE_EXAMPLES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,14 +38,6 @@ retention_minimums = []
 quarantine = { source = "test", budget = "PT2S", warnings = [] }
 equipment = { source = "test", budget = "PT3S", warnings = [] }
 """
-
-
-@pytest.fixture
-async def dev_server():
-    async with await WorkflowEnvironment.start_local(
-            dev_server_existing_path=binary("temporal"), data_converter=data_converter()) as env:
-        await register_search_attributes(env.client)
-        yield env
 
 
 class WorkerProcess:

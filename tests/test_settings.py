@@ -115,7 +115,7 @@ def test_every_problem_is_listed_at_once():
 
 
 ENTRY_POINTS = {
-    "telecom-worker": (lambda: worker.main(), 1),
+    "telecom-worker": (lambda: worker.main(argv=[]), 1),
     "telecom": (lambda: cli.main(["complaint", "status", "C1"]), 2),
     "telecom-codec-server": (codec_server.main, 1),
     "demo": (demo.main, 1),
@@ -140,7 +140,7 @@ def test_production_worker_without_an_id_hash_key_stops_at_start(monkeypatch):
     monkeypatch.setenv("TELECOM_CODEC_KEYS", f"k1:{KEY}")
     monkeypatch.delenv("TELECOM_ID_HASH_KEY", raising=False)
     with pytest.raises(SystemExit) as stopped:
-        worker.main()
+        worker.main(argv=[])
     assert stopped.value.code == "telecom-worker: TELECOM_ID_HASH_KEY is not set: production needs its own key " \
                                  "ring, 'kid:<base64 of 32 random bytes>'"
 
@@ -150,7 +150,7 @@ def test_a_bad_policy_file_stops_the_worker_naming_the_variable(monkeypatch, tmp
     policy.write_text("[complaint]\nmax_reopenings = -1\n")
     monkeypatch.setenv("TELECOM_POLICY_FILE", str(policy))
     with pytest.raises(SystemExit) as stopped:
-        worker.main()
+        worker.main(argv=[])
     assert str(stopped.value.code).startswith(f"telecom-worker: TELECOM_POLICY_FILE ({policy}): ")
     assert "max_reopenings" in str(stopped.value.code)
 
