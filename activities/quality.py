@@ -112,7 +112,8 @@ def cases(db: sa.Connection, process: str, window: Window) -> list[CaseRecord]:
                         .join(CASE).where(live, paid_at >= window.start, paid_at < window.end)):
         payments[p.workflow_id].append(Payment(kind=p.kind, amount_fen=p.amount_fen, at=p.created_at))
     if process == "termination":
-        for d in db.execute(sa.select(ERASURE.c.workflow_id, ERASURE.c.erase_at).join(CASE).where(live)):
+        for d in db.execute(sa.select(ERASURE.c.workflow_id, ERASURE.c.erase_at)
+                            .join(CASE, CASE.c.workflow_id == ERASURE.c.workflow_id).where(live)):
             found[d.workflow_id].erase_at = d.erase_at
     for workflow_id, case in found.items():
         case.events, case.marks, case.payments = events[workflow_id], marks[workflow_id], payments[workflow_id]

@@ -1,7 +1,7 @@
 """Our Temporal Schedules, made sure of by every worker at start (idempotent): created when missing,
 else their spec, action and policy brought up to date while their state (paused, notes) is kept.
 The quality report runs on the 1st of each month at 02:00 in the policy's time zone and reports the
-month just closed (docs/quality.md)."""
+month just closed (docs/quality.md); the archive purge runs daily (docs/archive.md)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from temporalio.client import (
     ScheduleActionStartWorkflow,
     ScheduleAlreadyRunningError,
     ScheduleCalendarSpec,
+    ScheduleIntervalSpec,
     SchedulePolicy,
     ScheduleRange,
     ScheduleSpec,
@@ -24,7 +25,7 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
-from models import quality
+from models import archive, quality
 
 log = logging.getLogger("telecom.schedules")
 CATCH_UP = timedelta(days=7)
@@ -43,7 +44,9 @@ def planned(timezone: str) -> list[Planned]:
     monthly = ScheduleSpec(calendars=[ScheduleCalendarSpec(day_of_month=[ScheduleRange(1)], hour=[ScheduleRange(2)],
                                                            comment="the month just closed")],
                            time_zone_name=timezone)
-    return [Planned(quality.SCHEDULE_ID, quality.WORKFLOW_TYPE, quality.ReportInput(), monthly)]
+    daily = ScheduleSpec(intervals=[ScheduleIntervalSpec(every=archive.PURGE_INTERVAL)])
+    return [Planned(quality.SCHEDULE_ID, quality.WORKFLOW_TYPE, quality.ReportInput(), monthly),
+            Planned(archive.PURGE_SCHEDULE_ID, archive.WORKFLOW_TYPE, archive.ArchivePurgeInput(), daily)]
 
 
 def _schedule(plan: Planned, task_queue: str) -> Schedule:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field, StringConstraints, model_validator
 
@@ -71,11 +71,6 @@ class ArchivePurgeInput(Inbound):
     cutoff: Timestamp | None = Field(default=None, description="purge entries retained until before this instant; "
                                                                "unset: the run's start (never later)")
     after: str = Field(default="", max_length=100, description="resume after this workflow id")
-
-
-def scheduled_start(task_queue: str) -> dict[str, Any]:
-    """The Schedule's action, as `ScheduleActionStartWorkflow(**scheduled_start(queue))` takes it."""
-    return {"workflow": WORKFLOW_TYPE, "arg": ArchivePurgeInput(), "id": PURGE_SCHEDULE_ID, "task_queue": task_queue}
 
 
 class DuePage(Contract):

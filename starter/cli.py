@@ -1,5 +1,6 @@
 """Ops CLI: `telecom <process> start FILE|-`, `status ID`, `<update> ID [JSON|-]`, `<signal> ID [JSON|-]`,
-`telecom setup-server`, and `telecom archive find|show|hold|release` (the records database).
+`telecom setup-server`, `telecom archive find|show|hold|release` and `telecom report PERIOD` (the
+records database).
 
 The connection comes from temporalio.envconfig (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, profiles, TLS),
 the key ring and mode from the TELECOM_* settings (edge.settings); the task queue for `start` from
@@ -63,9 +64,10 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="process", required=True, metavar="PROCESS", parser_class=_Parser)
     commands.add_parser("setup-server", parents=[output],
                         help="register our search attributes on the server's namespace (idempotent)")
-    from . import archive
+    from . import archive, report
 
     archive.add_parser(commands, output, _Parser)
+    report.add_parser(commands, output, _Parser)
     for name, process in PROCESSES.items():
         actions = commands.add_parser(name, help=f"{name} cases").add_subparsers(
             dest="action", required=True, metavar="ACTION", parser_class=_Parser)
@@ -146,6 +148,10 @@ async def _run(args: argparse.Namespace) -> Any:
         from . import archive
 
         return archive.run(args)
+    if args.process == "report":
+        from . import report
+
+        return await report.run(args)
     if args.process == "setup-server":
         from edge.search_attributes import SearchAttributeConflict, register
 
@@ -267,7 +273,9 @@ def main(argv: list[str] | None = None) -> None:
         sys.stdout.flush()
         os._exit(130)
     try:
-        print(json.dumps(result, ensure_ascii=False, indent=None if output == "json" else 2))
+        # A text result (a report's table) is printed as it is; anything else as JSON.
+        print(result if isinstance(result, str) else json.dumps(result, ensure_ascii=False,
+                                                                indent=None if output == "json" else 2))
         sys.stdout.flush()
     except BrokenPipeError:  # e.g. `telecom … | head`: the reader has what it wanted
         os._exit(0)

@@ -15,6 +15,7 @@ from temporalio.client import WorkflowFailureError, WorkflowHandle
 
 from activities.tables import Compensation, QualityFigure
 from adapters.network import NetworkService
+from models.policy import Policy
 from models.quality import WORKFLOW_TYPE, ReportInput, ReportResult, workflow_id
 
 from .conftest import TEST_QUEUE, rows
@@ -22,6 +23,13 @@ from .examples import APPLICATION, COMPLAINT, FAULT, TERMINATION, load
 
 HOUR, DAY = timedelta(hours=1), timedelta(days=1)
 pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def policy() -> Policy:
+    """A line test's diagnostic message is not taken as the first response: dispatch is (F2's is late)."""
+    fault = Policy().fault.model_copy(update={"diagnostic_ack_is_response": False})
+    return Policy().model_copy(update={"fault": fault})
 
 
 async def start(env, engine, example, case_id: str, **overrides: Any) -> WorkflowHandle:

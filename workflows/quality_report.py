@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
+from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.quality import QualityReports
@@ -15,6 +16,10 @@ with workflow.unsafe.imports_passed_through():
 
     from .actions import invalid_input
 
+RETRY = RetryPolicy(initial_interval=timedelta(seconds=10), maximum_interval=timedelta(minutes=10),
+                    maximum_attempts=12)
+"""About an hour of a database outage; then the run fails where ops see it (a scheduled month can be run
+again with `telecom report PERIOD --compute`) rather than retrying a report that cannot be computed."""
 
 @workflow.defn(name=WORKFLOW_TYPE)
 class QualityReport:
@@ -25,4 +30,5 @@ class QualityReport:
         # Unset, the period is the one closed at the scheduled start: the activity reads the calendar.
         return await workflow.execute_activity_method(
             QualityReports.compute_report, ReportRequest(period=request.period, as_of=workflow.now()),
-            start_to_close_timeout=timedelta(minutes=10), summary=f"KPIs of {request.period or 'the closed month'}")
+            start_to_close_timeout=timedelta(minutes=10), retry_policy=RETRY,
+            summary=f"KPIs of {request.period or 'the closed month'}")
