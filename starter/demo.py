@@ -1,5 +1,6 @@
 """Demo: drive one case of each process end to end through the typed API, printing every step and
-the case's Web UI link. Needs a running server and worker (scripts/run starts both):
+the case's Web UI link, then report this month's quality KPIs. Needs a running server and worker
+(scripts/run starts both):
 `python -m starter.demo`. Connection as the worker (TEMPORAL_ADDRESS, ...); the settings
 TELECOM_TASK_QUEUE, TELECOM_UI_URL (default http://localhost:8233) for the links, and
 TELECOM_DEMO_RUN, the run whose subscriber `python -m starter.seed` added (edge/settings.py).
@@ -17,10 +18,12 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 from temporalio.client import Client, WorkflowHandle
+from temporalio.common import WorkflowIDConflictPolicy
 
 from adapters.seed import DEMO_ID, demo_account, demo_change_lines
 from edge.client import connect
 from edge.settings import Settings, load
+from models import quality as quality_report
 from models.application import ApplicationInput, Approve
 from models.change import ApproveChange, ChangeInput, ChangeStatus
 from models.complaint import (
@@ -192,7 +195,21 @@ async def change(demo: Demo) -> None:
           "(reschedule or cancel it until then)\n", flush=True)
 
 
-DEMOS: list[Callable[[Demo], Awaitable[None]]] = [application, fault, complaint, termination, change]
+async def quality(demo: Demo) -> None:
+    """QualityReport for this month so far (the Schedule reports each month once it has closed)."""
+    print("Quality report", flush=True)
+    month = datetime.now(ZoneInfo(Policy().timezone)).strftime("%Y-%m")
+    handle = await demo.client.start_workflow(
+        quality_report.WORKFLOW_TYPE, quality_report.ReportInput(period=month), id=quality_report.workflow_id(month),
+        task_queue=demo.task_queue, id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        result_type=quality_report.ReportResult)
+    await demo.started(handle)
+    [report] = (await handle.result()).reports
+    print(f"  written          {report.figures} figures for {report.period}; see them with "
+          f"`telecom report {report.period}` (add --chart quality.png)\n", flush=True)
+
+
+DEMOS: list[Callable[[Demo], Awaitable[None]]] = [application, fault, complaint, termination, change, quality]
 """One function per process, run in order."""
 
 

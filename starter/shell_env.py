@@ -5,8 +5,9 @@ is written readable by its owner only.
 
     python -m starter.shell_env FILE --address HOST:PORT --codec-endpoint URL
 
-The token and the key file are this program's settings TELECOM_CODEC_TOKEN and TELECOM_CODEC_KEY_FILE
-(not arguments: `ps` would show the token)."""
+The token, the key file, the records database and the archive's staff are this program's settings
+TELECOM_CODEC_TOKEN, TELECOM_CODEC_KEY_FILE, TELECOM_DATABASE_URL and TELECOM_ARCHIVE_STAFF (not
+arguments: `ps` would show the token)."""
 
 from __future__ import annotations
 
@@ -14,13 +15,14 @@ import argparse
 import os
 import shlex
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from edge.settings import load
 
 
 def shell_env(*, venv_bin: Path, address: str, namespace: str, codec_endpoint: str, codec_token: str,
-              key_file: Path) -> str:
+              key_file: Path, database_url: str, archive_staff: Mapping[str, str] | None) -> str:
     """The file's text, for bash."""
     q = shlex.quote
     return "\n".join([
@@ -33,6 +35,10 @@ def shell_env(*, venv_bin: Path, address: str, namespace: str, codec_endpoint: s
         f"export TEMPORAL_ADDRESS={q(address)} TEMPORAL_NAMESPACE={q(namespace)}",
         f"export TEMPORAL_CODEC_ENDPOINT={q(codec_endpoint)} TEMPORAL_CODEC_AUTH={q('Bearer ' + codec_token)}",
         f"export TELECOM_CODEC_KEY_FILE={q(str(key_file))}",
+        # `telecom report` and `telecom archive` read the records the worker writes.
+        f"export TELECOM_DATABASE_URL={q(database_url)}",
+        *([f"export TELECOM_ARCHIVE_STAFF={q(','.join(f'{s}:{r}' for s, r in archive_staff.items()))}"]
+          if archive_staff else []),
         "",
     ])
 
@@ -57,7 +63,9 @@ def main() -> None:
         sys.exit("python -m starter.shell_env: set TELECOM_CODEC_TOKEN and TELECOM_CODEC_KEY_FILE")
     write(args.file, shell_env(venv_bin=Path(sys.executable).parent, address=args.address, namespace=args.namespace,
                                codec_endpoint=args.codec_endpoint, codec_token=settings.codec_token.get_secret_value(),
-                               key_file=settings.codec_key_file.resolve()))
+                               key_file=settings.codec_key_file.resolve(),
+                               database_url=settings.database_url.get_secret_value(),
+                               archive_staff=settings.archive_staff))
 
 
 if __name__ == "__main__":
