@@ -65,6 +65,8 @@ from workflows.termination_cleanup import TerminationCleanup
 from workflows.unknown import UnknownWorkflow
 
 WORKFLOWS = [ApplicationReview, FaultRepair, ComplaintClosure, TerminationCleanup, ServiceChange]
+INTERNAL = [CalendarChange, QualityReport, ArchivePurge]
+"""Workflows of our own that no caller starts with a case: the calendar rollout, the report, the purge."""
 
 
 @dataclass(frozen=True)
@@ -125,8 +127,7 @@ def build_worker(client: Client, engine: sa.Engine, *, policy: Policy | None = N
     checks, oss = InventoryChecks(stock, id_keys), Provisioning(provisioning or DatabaseOss(engine, stock))
     purger = ArchivePurger(engine)
     return Worker(
-        client, task_queue=task_queue,
-        workflows=[*workflows, CalendarChange, QualityReport, ArchivePurge, UnknownWorkflow],
+        client, task_queue=task_queue, workflows=[*workflows, *INTERNAL, UnknownWorkflow],
         activities=[records.load_policy, records.record_transition, due_times.compute_due_times,
                     rollout.find_affected_cases, rollout.tell_cases,
                     checks.pre_review, oss.submit_order, oss.record_activation,

@@ -122,14 +122,15 @@ def chart(period: Period, figures: list[Figure], trend: dict[str, list[Figure]],
     for ax, (process, kpis) in zip(axes.flat, HEADLINES.items(), strict=True):
         for kpi in kpis:
             values = _series(periods, trend, figures, process, kpi)
-            ax.plot(periods, [float("nan") if v is None else v for v in values], marker="o", label=kpi)
+            ax.plot(range(len(periods)), [float("nan") if v is None else v for v in values], marker="o", label=kpi)
+        ax.set_xticks(range(len(periods)), periods)
         ax.set_title(process)
         ax.set_ylim(0, 105)
         ax.set_ylabel("%")
         ax.tick_params(axis="x", labelrotation=30, labelsize=8)
         ax.legend(fontsize=7, loc="lower left")
         ax.grid(alpha=0.3)
-    figure.suptitle(f"Service quality {period.label} and the {len(trend)} periods before it")
+    figure.suptitle(f"Service quality {period.label}" + (f" and the {len(trend)} periods before it" if trend else ""))
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)

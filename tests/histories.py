@@ -25,6 +25,7 @@ from activities.calendar_versions import CalendarVersions
 from activities.database import make_engine, upgrade
 from adapters.network import seed_subscribed_lines, set_line_status
 from edge.codec import data_converter
+from models import archive, quality
 from models.calendar import workflow_id as calendar_workflow_id
 from models.change import ApproveChange, ChangeInput, RescheduleChange
 from models.complaint import ConfirmReply, RecordFindings, SendReply
@@ -151,6 +152,21 @@ async def _silent_80_hours(env: WorkflowEnvironment) -> None:
     await env.sleep(80 * timedelta(hours=1))  # every fault clock warns, breaches and escalates
 
 
+async def quality_scheduled(env: WorkflowEnvironment) -> WorkflowHandle:
+    """A month's report as the Schedule starts it, over a month that has a closed complaint."""
+    await (await complaint_happy(env)).result()
+    return await env.client.start_workflow(quality.WORKFLOW_TYPE, quality.ReportInput(),
+                                           id=f"{quality.SCHEDULE_ID}-2027-01-01T02:00:00Z", task_queue=TEST_QUEUE)
+
+
+async def archive_purged(env: WorkflowEnvironment) -> WorkflowHandle:
+    """A daily purge after a complaint's three years of retention."""
+    await (await complaint_happy(env)).result()
+    await env.sleep(3 * 366 * DAY)
+    return await env.client.start_workflow(archive.WORKFLOW_TYPE, archive.ArchivePurgeInput(), task_queue=TEST_QUEUE,
+                                           id=f"{archive.PURGE_SCHEDULE_ID}-2030-01-01T00:00:00Z")
+
+
 SCENARIOS: dict[str, Scenario] = {
     "ComplaintClosure-happy": lambda env, engine: complaint_happy(env),
     "ComplaintClosure-breached-reopened": lambda env, engine: complaint_breached_reopened(env),
@@ -162,6 +178,8 @@ SCENARIOS: dict[str, Scenario] = {
     "TerminationCleanup-clean": example_path(EXAMPLES["TerminationCleanup"]),
     "ServiceChange-followed-up": change_followed_up,
     "TerminationCleanup-refused-signals": example_path(EXAMPLES["TerminationCleanup"], _refused_signals),
+    "QualityReport-scheduled": lambda env, engine: quality_scheduled(env),
+    "ArchivePurge-purged": lambda env, engine: archive_purged(env),
 }
 
 

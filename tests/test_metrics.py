@@ -8,14 +8,17 @@ import socket
 import urllib.request
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
+from activities.quality import GAUGE, GAUGE_MONTH
 from activities.records import CaseRecords
 from edge import metrics
 from edge.codec import data_converter
 from edge.settings import Settings
+from models import quality
 from models.complaint import ConfirmReply
 from models.policy import Policy
 from models.records import SlaEventRecord, Transition
@@ -124,6 +127,25 @@ def test_a_transition_recorded_again_is_not_counted_again(engine, address):
     assert scrape.value(metrics.CASES_STARTED, case_type="fault") == 1
     assert scrape.value(metrics.CASES_CLOSED, case_type="fault", state="closed") == 1
     assert scrape.value(metrics.SLA_COUNTERS[SlaEventKind.breach], case_type="fault", clock="resolution") == 1
+
+
+async def test_the_latest_reported_month_is_a_gauge_per_figure(metered, address, engine):
+    complaints = Complaints(metered.client, TEST_QUEUE)
+    handle = await complaints.start(complaint())
+    await investigate_and_reply(complaints)
+    await complaints.confirm("C1", ConfirmReply(satisfied=True))
+    await complaints.submit_closure("C1", CLOSURE)
+    await handle.result()
+    month = (await metered.get_current_time()).astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")
+    earlier = "2020-01"  # reported after the newer month: the gauges stay on the newer one
+    for period in (month, earlier):
+        await metered.client.execute_workflow(quality.WORKFLOW_TYPE, quality.ReportInput(period=period),
+                                              id=quality.workflow_id(period), task_queue=TEST_QUEUE)
+    scrape = Scrape(address)
+    assert scrape.value(GAUGE_MONTH) == int(month.replace("-", ""))
+    assert scrape.value(GAUGE, process="complaint", kpi="reply_on_time", dimension="all") == 100
+    assert scrape.value(GAUGE, process="complaint", kpi="received", dimension="category=network_quality") == 1
+    assert scrape.value(GAUGE, process="termination", kpi="refund_on_time") == 0  # no value: no series
 
 
 def test_metrics_are_off_unless_an_address_is_configured(address):

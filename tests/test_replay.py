@@ -6,7 +6,7 @@ import pytest
 from temporalio.worker import Replayer
 
 from edge.codec import data_converter
-from worker import INTERCEPTORS, WORKFLOW_RUNNER, WORKFLOWS
+from worker import INTERCEPTORS, INTERNAL, WORKFLOW_RUNNER, WORKFLOWS
 
 from .histories import DIRECTORY, SCENARIOS, load
 
@@ -22,7 +22,7 @@ def test_every_scenario_has_a_recorded_history():
 @pytest.mark.parametrize("path", RECORDED, ids=lambda p: str(p.relative_to(DIRECTORY).with_suffix("")))
 async def test_recorded_history_replays(path: Path):
     history = load(path)
-    replayer = Replayer(workflows=WORKFLOWS, data_converter=data_converter(), workflow_runner=WORKFLOW_RUNNER,
-                        interceptors=INTERCEPTORS)
+    replayer = Replayer(workflows=[*WORKFLOWS, *INTERNAL], data_converter=data_converter(),
+                        workflow_runner=WORKFLOW_RUNNER, interceptors=INTERCEPTORS)
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None
