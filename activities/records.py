@@ -12,7 +12,7 @@ from temporalio.exceptions import ApplicationError
 
 from edge.metrics import count_transition
 from edge.sql import table_of
-from models.policy import Policy
+from models.policy import BoundPolicy, Policy
 from models.records import PolicyRequest, Transition
 
 from .notify import Notifier, RecordingNotifier
@@ -31,9 +31,9 @@ class CaseRecords:
         self.notifier = notifier or RecordingNotifier()
 
     @activity.defn
-    def load_policy(self, request: PolicyRequest) -> Policy:
+    def load_policy(self, request: PolicyRequest) -> BoundPolicy:
         """The policy a new case binds; its result in history keeps the case on it for life."""
-        return self.policy
+        return self.policy.bound(str(request.case_type))
 
     @activity.defn
     def record_transition(self, transition: Transition) -> None:

@@ -444,6 +444,32 @@ class Policy(Contract):
         with open(path, "rb") as file:
             return cls.model_validate(tomllib.load(file))
 
+    def bound(self, section: str) -> BoundPolicy:
+        """What a case of the process named `section` binds: the common settings and its own section."""
+        return BoundPolicy(version=self.version, timezone=self.timezone, clock_skew=self.clock_skew,
+                           backdating_limit=self.backdating_limit, **{section: getattr(self, section)})
+
+
+class BoundPolicy(Contract):
+    """The policy in a case's history and on its record: the common settings and the case's own
+    process's section, the only part it reads. The other sections would add kilobytes to every
+    case's history for nothing. Cases started before carry the whole policy, which reads the same."""
+
+    # The defaults read a history from before a field existed as the policy did then.
+    version: str = Policy.model_fields["version"].default
+    timezone: str = Policy.model_fields["timezone"].default
+    clock_skew: timedelta = Policy.model_fields["clock_skew"].default
+    backdating_limit: timedelta = Policy.model_fields["backdating_limit"].default
+    application: ApplicationPolicy | None = None
+    fault: FaultPolicy | None = None
+    complaint: ComplaintPolicy | None = None
+    termination: TerminationPolicy | None = None
+    change: ChangePolicy | None = None
+
+    def policy(self) -> Policy:
+        """As a `Policy`: the sections not bound read as the defaults, and the case never reads them."""
+        return Policy.model_validate(self.model_dump(exclude_none=True))
+
 
 def _iso(delta: timedelta) -> str:
     """ISO 8601 duration for labels (P10D, PT4H, P1DT12H)."""

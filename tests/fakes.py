@@ -32,7 +32,7 @@ from models.application import Activation, OrderReceipt, OrderRequest, OrderStat
 from models.change import ChangeLink, LineLookup
 from models.fault import LineStatus, LineTestOutcome, LineTestRequest, LineTestResult, ServiceInfo, ServiceLookup
 from models.identity import IdentityDocument, ProtectedIdentity
-from models.policy import Policy
+from models.policy import BoundPolicy, Policy
 from models.records import PolicyRequest, Transition
 from models.sla import DueTimeRequest, DueTimes
 from models.termination import (
@@ -159,8 +159,8 @@ class Fakes:
     # --- the record layer and the calendar ------------------------------------------------------
 
     @activity.defn(name="load_policy")
-    async def load_policy(self, request: PolicyRequest) -> Policy:
-        return self.policies.get(activity.info().workflow_id, self.policy)
+    async def load_policy(self, request: PolicyRequest) -> BoundPolicy:
+        return self.policies.get(activity.info().workflow_id, self.policy).bound(str(request.case_type))
 
     @activity.defn(name="record_transition")
     async def record_transition(self, transition: Transition) -> None:

@@ -15,7 +15,7 @@ from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
 from temporalio.worker import Worker
 
 from models.common import Customer
-from models.policy import Policy
+from models.policy import BoundPolicy, Policy
 from models.records import PolicyRequest, Transition
 from worker import INTERCEPTORS, WORKFLOW_RUNNER
 
@@ -32,8 +32,8 @@ class FakeRecords:
         self.transitions: list[Transition] = []
 
     @activity.defn(name="load_policy")
-    async def load_policy(self, request: PolicyRequest) -> Policy:
-        return Policy()
+    async def load_policy(self, request: PolicyRequest) -> BoundPolicy:
+        return Policy().bound(str(request.case_type))
 
     @activity.defn(name="record_transition")
     async def record_transition(self, transition: Transition) -> None:
@@ -91,6 +91,8 @@ async def test_an_action_writes_one_record_and_answers_with_the_status(probe):
     assert (answered.actor, answered.from_state, answered.to_state) == ("staff.a", "open", "answered")
     opened = records.transitions[0]
     assert opened.contact.customer_ref == "CUST-1" and opened.facts.policy["version"] == Policy().version
+    # Its own section only: the other processes' would fill every case's history and record.
+    assert set(opened.facts.policy) == {"version", "timezone", "clock_skew", "backdating_limit", "complaint"}
     assert opened.facts.customer_ref == "CUST-1" and opened.facts.details == {"kind": "probe"}
 
 

@@ -17,7 +17,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.records import CASE_ID_REUSED, CaseRecords
     from models import search
     from models.common import CaseType, Customer, StateChange
-    from models.policy import Policy
+    from models.policy import BoundPolicy, Policy
     from models.records import (ArchiveRecord, CaseFacts, Channel, CompensationRecord, NotificationRecord,
                                 PolicyRequest, SlaEventRecord, Transition)
 
@@ -45,14 +45,17 @@ class CaseBook:
         self.lock = asyncio.Lock()
         self.clocks = SlaClocks("UTC")
         self.policy = Policy()
+        self.bound: BoundPolicy | None = None
+        """The policy as the case bound it (its history's record of it)."""
         self._seq = 0
         self._search: dict[str, object] = {}
 
     async def bind_policy(self) -> Policy:
-        self.policy = await workflow.execute_local_activity_method(
+        self.bound = await workflow.execute_local_activity_method(
             CaseRecords.load_policy, PolicyRequest(case_type=self.case_type),
             start_to_close_timeout=timedelta(seconds=10), retry_policy=POLICY_RETRY,
             summary="bind the policy in force")
+        self.policy = self.bound.policy()
         self.clocks.timezone = self.policy.timezone
         return self.policy
 

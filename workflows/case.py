@@ -132,9 +132,10 @@ class Case(UnknownNames):
                              contact: Customer | None = None, notifications: Sequence[NotificationRecord] = (),
                              **facts: Any) -> None:
         """The case's first record: its customer's contact, and the policy it is bound to."""
+        assert self.book.bound is not None, "begin() binds the policy first"
+        bound = self.book.bound.model_dump(mode="json", exclude_none=True)
         await self.book.record(step, to_state=to_state, contact=contact, reason=reason, notifications=notifications,
-                               facts=CaseFacts(customer_ref=self.customer_ref, details=details,
-                                               policy=self.book.policy.model_dump(mode="json"), **facts))
+                               facts=CaseFacts(customer_ref=self.customer_ref, details=details, policy=bound, **facts))
 
     # --- notifications ---------------------------------------------------------------------
 
