@@ -17,7 +17,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.records import CASE_ID_REUSED, CaseRecords
     from models import search
     from models.common import CaseType, Customer, StateChange
-    from models.policy import BoundPolicy, Policy
+    from models.policy import DEFAULT, BoundPolicy, Policy
     from models.records import (ArchiveRecord, CaseFacts, Channel, CompensationRecord, NotificationRecord,
                                 PolicyRequest, SlaEventRecord, Transition)
 
@@ -44,7 +44,7 @@ class CaseBook:
         self.history: list[StateChange] = []
         self.lock = asyncio.Lock()
         self.clocks = SlaClocks("UTC")
-        self.policy = Policy()
+        self.policy = DEFAULT
         self.bound: BoundPolicy | None = None
         """The policy as the case bound it (its history's record of it)."""
         self._seq = 0
