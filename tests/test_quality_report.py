@@ -134,6 +134,7 @@ async def test_a_period_of_cases_gives_the_kpis_worked_out_by_hand(env, worker, 
     assert value("fault", "repair_hours_mean") == pytest.approx((2 + 10 + 50 + 1) / 4, abs=0.01)
     assert value("fault", "repair_hours_p90") == pytest.approx(50, abs=0.01)
     assert value("fault", "repair_hours_mean_excl_held") == pytest.approx((2 + 7 + 50 + 1) / 4, abs=0.01)
+    assert value("fault", "repair_hours_p90_excl_held") == pytest.approx(50, abs=0.01)
     assert value("fault", "repair_hours_mean", "severity=major") == pytest.approx(10, abs=0.01)
     assert value("fault", "repair_hours_mean_excl_held", "severity=major") == pytest.approx(7, abs=0.01)
     assert ratio("fault", "reopen_rate") == (1, 5) and value("fault", "reopen_rate") == pytest.approx(20)
