@@ -12,7 +12,9 @@ import os
 import re
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -44,7 +46,8 @@ def shell_dir(stack: Stack, tmp_path_factory) -> Path:
     written = subprocess.run(
         [sys.executable, "-m", "starter.shell_env", str(home / ".run" / "env"), "--address", stack.address,
          "--codec-endpoint", stack.codec_url],
-        cwd=ROOT, env=stack.env(TELECOM_CODEC_TOKEN=stack.token, TELECOM_CODEC_KEY_FILE=str(stack.key_file)),
+        cwd=ROOT, env=stack.env(TELECOM_CODEC_TOKEN=stack.token, TELECOM_CODEC_KEY_FILE=str(stack.key_file),
+                                TELECOM_DATABASE_URL=stack.records_url),
         capture_output=True, text=True, timeout=60)
     assert written.returncode == 0, written.stderr
     (home / "examples").symlink_to(ROOT / "examples")
@@ -94,6 +97,14 @@ def other_key_file(tmp_path) -> Path:
     path.write_text(f"other1:{base64.b64encode(os.urandom(32)).decode()}\n", encoding="utf-8")
     path.chmod(0o600)
     return path
+
+
+def test_the_month_s_quality_report_is_computed_and_read_from_the_second_shell(stack, shell_dir, case_id):
+    month = datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")
+    done = bash(stack, shell_dir, f"source .run/env\ntelecom -o json report {month} --compute")
+    assert done.returncode == 0, done.stderr
+    figures = {(f["process"], f["kpi"], f["dimension"]): f for f in json.loads(done.stdout)["figures"]}
+    assert figures["complaint", "received", ""]["value"] >= 1  # at least the case this module started
 
 
 def test_telecom_without_the_worker_s_key_ring_says_which_setting_to_fix(stack, shell_dir, case_id, other_key_file):
