@@ -76,13 +76,17 @@ async def metered(address, engine) -> AsyncIterator[WorkflowEnvironment]:
             yield env
 
 
-async def test_a_closed_complaint_counts_one_start_and_one_close(metered, address):
-    complaints = Complaints(metered.client, TEST_QUEUE)
+async def closed_complaint(env: WorkflowEnvironment) -> None:
+    complaints = Complaints(env.client, TEST_QUEUE)
     handle = await complaints.start(complaint())
     await investigate_and_reply(complaints)
     await complaints.confirm("C1", ConfirmReply(satisfied=True))
     await complaints.submit_closure("C1", CLOSURE)
     await handle.result()
+
+
+async def test_a_closed_complaint_counts_one_start_and_one_close(metered, address):
+    await closed_complaint(metered)
     scrape = Scrape(address)
     assert scrape.value(metrics.CASES_STARTED, case_type="complaint", task_queue=TEST_QUEUE) == 1
     assert scrape.value(metrics.CASES_CLOSED, case_type="complaint", state="closed") == 1
@@ -130,12 +134,7 @@ def test_a_transition_recorded_again_is_not_counted_again(engine, address):
 
 
 async def test_the_latest_reported_month_is_a_gauge_per_figure(metered, address, engine):
-    complaints = Complaints(metered.client, TEST_QUEUE)
-    handle = await complaints.start(complaint())
-    await investigate_and_reply(complaints)
-    await complaints.confirm("C1", ConfirmReply(satisfied=True))
-    await complaints.submit_closure("C1", CLOSURE)
-    await handle.result()
+    await closed_complaint(metered)
     month = (await metered.get_current_time()).astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")
     earlier = "2020-01"  # reported after the newer month: the gauges stay on the newer one
     for period in (month, earlier):
