@@ -28,7 +28,6 @@ class Event:
     step: str
     """Without the sequence prefix: `resolved`, not `007-resolved`."""
     at: datetime
-    actor: str
     reason: str
 
 
@@ -64,9 +63,6 @@ class CaseRecord:
 
     def first(self, step: str) -> datetime | None:
         return next((e.at for e in self.events if e.step == step), None)
-
-    def last(self, step: str) -> datetime | None:
-        return next((e.at for e in reversed(self.events) if e.step == step), None)
 
     def all(self, step: str) -> list[Event]:
         return [e for e in self.events if e.step == step]

@@ -16,7 +16,16 @@ from temporalio.common import MetricMeter
 from adapters.network import Network
 from edge.sql import table_of
 from models.policy import Policy
-from models.quality import Figure, Period, ReportRequest, ReportResult, ReportWritten, closed_periods, period_of
+from models.quality import (
+    Figure,
+    Period,
+    ReportRequest,
+    ReportResult,
+    ReportWritten,
+    closed_periods,
+    is_month,
+    period_of,
+)
 from models.sla import SlaEventKind
 
 from .kpis import PROCESSES, CaseRecord, Event, Mark, Payment, Window, figures
@@ -78,7 +87,7 @@ def publish(engine: sa.Engine, meter: MetricMeter | None) -> None:
 
 def latest_month(db: sa.Connection) -> tuple[str | None, list[sa.Row]]:
     """The newest month with figures (not a quarter or a range of days), and its rows."""
-    months = [p for (p,) in db.execute(sa.select(FIGURE.c.period).distinct()) if len(p) == 7 and p[4] == "-"]
+    months = [p for (p,) in db.execute(sa.select(FIGURE.c.period).distinct()) if is_month(p)]
     if not months:
         return None, []
     month = max(months)
@@ -101,9 +110,9 @@ def cases(db: sa.Connection, process: str, window: Window) -> list[CaseRecord]:
              for r in db.execute(sa.select(CASE.c.workflow_id, CASE.c.opened_at, CASE.c.region, CASE.c.severity,
                                            CASE.c.details).where(live))}
     events, marks, payments = defaultdict(list), defaultdict(list), defaultdict(list)
-    for e in db.execute(sa.select(EVENT.c.workflow_id, EVENT.c.step, EVENT.c.at, EVENT.c.actor, EVENT.c.reason)
+    for e in db.execute(sa.select(EVENT.c.workflow_id, EVENT.c.step, EVENT.c.at, EVENT.c.reason)
                         .join(CASE).where(live, EVENT.c.at < window.end).order_by(EVENT.c.workflow_id, EVENT.c.id)):
-        events[e.workflow_id].append(Event(step=e.step.split("-", 1)[1], at=e.at, actor=e.actor, reason=e.reason))
+        events[e.workflow_id].append(Event(step=e.step.split("-", 1)[1], at=e.at, reason=e.reason))
     for m in db.execute(sa.select(SLA_EVENT.c.workflow_id, SLA_EVENT.c.clock, SLA_EVENT.c.kind, SLA_EVENT.c.at)
                         .join(CASE).where(live, SLA_EVENT.c.at < window.end).order_by(SLA_EVENT.c.id)):
         marks[m.workflow_id].append(Mark(clock=m.clock, kind=SlaEventKind(m.kind), at=m.at))

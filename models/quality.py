@@ -38,11 +38,15 @@ class Period:
 
     def previous(self, count: int) -> list[Period]:
         """The `count` periods of the same kind before this one, oldest first (a range: none)."""
-        if _MONTH.fullmatch(self.label):
+        if is_month(self.label):
             return [period_of(f"{d:%Y-%m}") for d in (add_months(self.first, -n) for n in range(count, 0, -1))]
         if _QUARTER.fullmatch(self.label):
             return [quarter_of(add_months(self.first, -3 * n)) for n in range(count, 0, -1)]
         return []
+
+
+def is_month(label: str) -> bool:
+    return _MONTH.fullmatch(label) is not None
 
 
 def quarter_of(day: date) -> Period:

@@ -83,7 +83,7 @@ async def _compute(period: str, settings: Any, task_queue: str) -> None:
                                   task_queue=task_queue, id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING)
 
 
-def shown(figure: Figure | None) -> str:
+def readable(figure: Figure | None) -> str:
     """A figure as a person reads it: `87.5 %`, `12.30 h`, `1,200 fen`; `–` when there was nothing to measure."""
     if figure is None or figure.value is None:
         return "–"
@@ -97,7 +97,7 @@ def shown(figure: Figure | None) -> str:
 
 def table(figures: list[Figure]) -> str:
     rows = [("process", "kpi", "dimension", "value")] + [
-        (f.process, f.kpi, f.dimension or "all", shown(f)) for f in figures]
+        (f.process, f.kpi, f.dimension or "all", readable(f)) for f in figures]
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
                      for row in rows)
@@ -142,12 +142,12 @@ def page(period: Period, figures: list[Figure], trend: dict[str, list[Figure]], 
     """The period's figures beside the previous periods' (same process, KPI, dimension), with the chart."""
     def cell(items: list[Figure], f: Figure) -> str:
         same = next((t for t in items if (t.process, t.kpi, t.dimension) == (f.process, f.kpi, f.dimension)), None)
-        return f"<td>{html.escape(shown(same))}</td>"
+        return f"<td>{html.escape(readable(same))}</td>"
 
     head = "".join(f"<th>{html.escape(p)}</th>" for p in [*trend, period.label])
     body = "".join(f"<tr><td>{f.process}</td><td>{f.kpi}</td><td>{html.escape(f.dimension or 'all')}</td>"
                    + "".join(cell(items, f) for items in trend.values())
-                   + f"<td><b>{html.escape(shown(f))}</b></td></tr>" for f in figures)
+                   + f"<td><b>{html.escape(readable(f))}</b></td></tr>" for f in figures)
     image = ""
     if chart_path is not None:
         encoded = base64.b64encode(chart_path.read_bytes()).decode()

@@ -25,7 +25,7 @@ NOVEMBER = Window(start=T0, end=T0 + 30 * DAY, timezone="Asia/Shanghai")
 
 
 def case(wid: str = "fault-1", *events: tuple[str, timedelta], marks=(), **facts) -> CaseRecord:
-    return CaseRecord(workflow_id=wid, opened_at=T0, events=[Event(step, T0 + at, "x", "") for step, at in events],
+    return CaseRecord(workflow_id=wid, opened_at=T0, events=[Event(step, T0 + at, "") for step, at in events],
                       marks=[Mark(clock, SlaEventKind(kind), T0 + at) for clock, kind, at in marks], **facts)
 
 
@@ -76,12 +76,12 @@ def test_repair_hours_give_the_nearest_rank_p90_and_leave_linked_tickets_out_of_
 def test_termination_outcomes_come_from_records_that_survive_the_erasure():
     erase_at = T0 + 10 * DAY + 3 * HOUR  # 11:00 in Shanghai: due by the end of that local day
     returned = CaseRecord("termination-a", T0, details={"equipment": "[erased]"}, erase_at=erase_at, events=[
-        Event("equipment-returned", T0 + DAY, "c", "returned: onu"),
-        Event("equipment-returned", T0 + 2 * DAY, "c", f"returned: stb; {ALL_EQUIPMENT_BACK}"),
-        Event("personal-data-erased", erase_at + 12 * HOUR, "system", "")])
+        Event("equipment-returned", T0 + DAY, "returned: onu"),
+        Event("equipment-returned", T0 + 2 * DAY, f"returned: stb; {ALL_EQUIPMENT_BACK}"),
+        Event("personal-data-erased", erase_at + 12 * HOUR, "")])
     charged = CaseRecord("termination-b", T0, erase_at=erase_at, events=[
-        Event("equipment-returned", T0 + DAY, "c", "returned: onu"), Event("equipment-charged", T0 + 15 * DAY, "s", ""),
-        Event("numbers-released", T0 + 20 * DAY, "s", "")])
+        Event("equipment-returned", T0 + DAY, "returned: onu"), Event("equipment-charged", T0 + 15 * DAY, ""),
+        Event("numbers-released", T0 + 20 * DAY, "")])
     found = {kpi: (value, numerator, denominator) for kpi, value, numerator, denominator, _ in
              terminations(NOVEMBER, [returned, charged], 0)}
     assert found["equipment_returned_on_time"] == (50, 1, 2)
@@ -92,10 +92,10 @@ def test_termination_outcomes_come_from_records_that_survive_the_erasure():
 
 def test_complaint_answers_are_read_from_the_records_reasons():
     answers = CaseRecord("complaint-a", T0, details={"category": "billing", "received_at": T0.isoformat()}, events=[
-        Event("confirmed", T0 + DAY, "c", SATISFIED_REASON),
-        Event("closed", T0 + 2 * DAY, "h", "closure report; customer satisfied"),  # the answer was counted before
-        Event("reopened", T0 + 3 * DAY, "c", "customer dissatisfied: reopening 1 of 2"),
-        Event("confirmation-deemed", T0 + 4 * DAY, "system", DEEMED_REASON)])
+        Event("confirmed", T0 + DAY, SATISFIED_REASON),
+        Event("closed", T0 + 2 * DAY, "closure report; customer satisfied"),  # the answer was counted before
+        Event("reopened", T0 + 3 * DAY, "customer dissatisfied: reopening 1 of 2"),
+        Event("confirmation-deemed", T0 + 4 * DAY, DEEMED_REASON)])
     rows = {(f.kpi, f.dimension): f for f in figures("complaint", NOVEMBER, [answers], 40_000)}
     assert (rows["satisfied", ""].numerator, rows["satisfied", ""].denominator) == (1, 3)
     assert rows["dissatisfied", "category=billing"].numerator == 1

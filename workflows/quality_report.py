@@ -21,6 +21,7 @@ RETRY = RetryPolicy(initial_interval=timedelta(seconds=10), maximum_interval=tim
 """About an hour of a database outage; then the run fails where ops see it (a scheduled month can be run
 again with `telecom report PERIOD --compute`) rather than retrying a report that cannot be computed."""
 
+
 @workflow.defn(name=WORKFLOW_TYPE)
 class QualityReport:
     @workflow.run
