@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -57,32 +58,29 @@ class CaseRecords:
             self._deliver(transition.workflow_id)
 
     def _apply(self, t: Transition) -> bool | None:
-        """None when the transition was already applied; else whether it opened the case. SQL
-        expressions, not ORM objects: this runs for every transition of every case."""
+        """None when the transition was already applied; else whether it opened the case. Prepared
+        statements (below) with this transition's values: this runs for every transition of every case."""
         wid = t.workflow_id
         with self.engine.begin() as db:
-            case = db.execute(sa.select(CASE.c.run_id, CASE.c.details).where(CASE.c.workflow_id == wid)).first()
+            case = db.execute(_CASE_AND_STEP, {"wid": wid, "step": t.step}).first()
             if case is not None and case.run_id != t.run_id:
                 raise ApplicationError(
                     f"{wid} already has records from an earlier case (run {case.run_id}); "
                     "case ids are never reused", type=CASE_ID_REUSED, non_retryable=True)
-            if case is not None and _applied(db, t):
+            if case is not None and case.applied:
                 return None
             values = _case_values(t, case.details if case is not None else {})
             if case is None:
-                db.execute(CASE.insert().values(
-                    workflow_id=wid, run_id=t.run_id, case_type=t.case_type, opened_at=t.at,
-                    **{"state": "", "customer_ref": None, "region": None, "severity": None, "assignee": None,
-                       "details": {}, "deadlines": {}, "next_due_at": None, "sla_breached": False, "policy": {},
-                       "closed_at": None, **values}))
+                db.execute(CASE.insert(), {**NEW_CASE, "workflow_id": wid, "run_id": t.run_id,
+                                           "case_type": t.case_type, "opened_at": t.at, **values})
             else:
-                db.execute(CASE.update().where(CASE.c.workflow_id == wid).values(**values))
+                db.execute(_UPDATE_CASE, {"wid": wid, **values})
             if t.contact is not None:
-                contact = {"name": t.contact.name, "phone": t.contact.phone, "updated_at": t.at}
-                upsert = _dialect_insert(db)(CONTACT).values(customer_ref=t.contact.customer_ref, **contact)
-                db.execute(upsert.on_conflict_do_update(index_elements=[CONTACT.c.customer_ref], set_=contact))
-            db.execute(EVENT.insert().values(workflow_id=wid, step=t.step, at=t.at, actor=t.actor, reason=t.reason,
-                                             from_state=t.from_state, to_state=t.to_state))
+                db.execute(_upsert_contact(db.dialect.name), {"customer_ref": t.contact.customer_ref,
+                                                              "name": t.contact.name, "phone": t.contact.phone,
+                                                              "updated_at": t.at})
+            db.execute(EVENT.insert(), {"workflow_id": wid, "step": t.step, "at": t.at, "actor": t.actor,
+                                        "reason": t.reason, "from_state": t.from_state, "to_state": t.to_state})
             children = [
                 (SLA_EVENT, [{"workflow_id": wid, **e.model_dump()} for e in t.sla_events]),
                 (NOTIFICATION, [{"workflow_id": wid, "created_at": t.at, "sent_at": None, **n.model_dump(mode="json")}
@@ -97,31 +95,51 @@ class CaseRecords:
         return case is None
 
     def _deliver(self, workflow_id: str) -> None:
-        """Send what the outbox holds unsent for this case; a retry resends only the rest."""
+        """Send what the outbox holds unsent for this case, then mark what was sent, also when a send
+        fails: a retry resends only the rest."""
         with self.engine.connect() as db:
-            pending = db.execute(sa.select(NOTIFICATION).where(
-                NOTIFICATION.c.workflow_id == workflow_id, NOTIFICATION.c.sent_at.is_(None))
-                .order_by(NOTIFICATION.c.id)).all()
-            for row in pending:
-                contact = db.execute(sa.select(CONTACT).where(CONTACT.c.customer_ref == row.recipient)).first()
-                self.notifier.send(Notification(**row._mapping),
-                                   CustomerContact(**contact._mapping) if contact is not None else None)
-                db.execute(NOTIFICATION.update().where(NOTIFICATION.c.id == row.id)
-                           .values(sent_at=datetime.now(UTC)))
-                db.commit()
+            pending = db.execute(_PENDING, {"wid": workflow_id}).all()
+            contacts = {c.customer_ref: CustomerContact(**c._mapping) for c in db.execute(
+                _CONTACTS, {"refs": sorted({row.recipient for row in pending})})}
+            sent: list[int] = []
+            try:
+                for row in pending:
+                    self.notifier.send(Notification(**row._mapping), contacts.get(row.recipient))
+                    sent.append(row.id)
+            finally:
+                if sent:
+                    db.execute(_MARK_SENT, {"ids": sent, "sent_at": datetime.now(UTC)})
+                    db.commit()
 
 
 CASE, EVENT, SLA_EVENT, NOTIFICATION, COMPENSATION, ARCHIVE, CONTACT = (
     table_of(t) for t in (Case, CaseEvent, SlaEvent, Notification, Compensation, ArchiveEntry, CustomerContact))
+NEW_CASE = {"state": "", "customer_ref": None, "region": None, "severity": None, "assignee": None, "details": {},
+            "deadlines": {}, "next_due_at": None, "sla_breached": False, "policy": {}, "closed_at": None}
+"""A new case row's columns before its first transition's values."""
+# Built once: SQLAlchemy then reuses their compiled form instead of building a statement per call.
+_CASE_AND_STEP = sa.select(
+    CASE.c.run_id, CASE.c.details,
+    sa.exists().where(EVENT.c.workflow_id == CASE.c.workflow_id, EVENT.c.step == sa.bindparam("step")).label("applied"),
+).where(CASE.c.workflow_id == sa.bindparam("wid"))
+_APPLIED = sa.select(EVENT.c.id).where(EVENT.c.workflow_id == sa.bindparam("wid"), EVENT.c.step == sa.bindparam("step"))
+_UPDATE_CASE = CASE.update().where(CASE.c.workflow_id == sa.bindparam("wid"))
+_PENDING = (sa.select(NOTIFICATION)
+            .where(NOTIFICATION.c.workflow_id == sa.bindparam("wid"), NOTIFICATION.c.sent_at.is_(None))
+            .order_by(NOTIFICATION.c.id))
+_CONTACTS = sa.select(CONTACT).where(CONTACT.c.customer_ref.in_(sa.bindparam("refs", expanding=True)))
+_MARK_SENT = NOTIFICATION.update().where(NOTIFICATION.c.id.in_(sa.bindparam("ids", expanding=True)))
 
 
-def _dialect_insert(db: sa.Connection):
-    return postgresql.insert if db.dialect.name == "postgresql" else sqlite.insert
+@functools.cache
+def _upsert_contact(dialect: str) -> sa.Insert:
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(CONTACT)
+    return insert.on_conflict_do_update(index_elements=[CONTACT.c.customer_ref],
+                                        set_={c: insert.excluded[c] for c in ("name", "phone", "updated_at")})
 
 
 def _applied(db: sa.Connection, t: Transition) -> bool:
-    return db.execute(sa.select(EVENT.c.id).where(
-        EVENT.c.workflow_id == t.workflow_id, EVENT.c.step == t.step)).first() is not None
+    return db.execute(_APPLIED, {"wid": t.workflow_id, "step": t.step}).first() is not None
 
 
 def _case_values(t: Transition, details: dict) -> dict:

@@ -105,3 +105,33 @@ def test_a_case_id_reused_by_another_run_is_refused_for_good(engine):
         activity.run(records.record_transition, reported().model_copy(update={"run_id": "run-2"}))
     assert refused.value.type == CASE_ID_REUSED and refused.value.non_retryable
     assert counts(engine)["CaseEvent"] == 1 and rows(engine, Case, WID)[0].run_id == "run-1"
+
+
+class FailsOnce(Recorder):
+    """A gateway that refuses one message the first time it is offered."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__()
+        self.refuse: str | None = key
+
+    def send(self, message, contact) -> None:
+        if message.key == self.refuse:
+            self.refuse = None
+            raise ConnectionError("gateway down")
+        super().send(message, contact)
+
+
+def test_a_send_that_fails_marks_what_went_out_and_the_retry_sends_only_the_rest(engine):
+    second = NotificationRecord(key="001-reported:staff", channel=Channel.email, template="fault.dispatch",
+                                recipient="dispatch")
+    transition = reported().model_copy(update={"notifications": [*reported().notifications, second]})
+    notifier = FailsOnce(second.key)
+    records, activity = CaseRecords(engine, Policy(), notifier), ActivityEnvironment()
+    with pytest.raises(ConnectionError):
+        activity.run(records.record_transition, transition)
+    assert notifier.sent == ["001-reported:fault.acknowledged"]
+    assert [n.sent_at is not None for n in rows(engine, Notification, WID)] == [True, False]
+    activity.run(records.record_transition, transition)  # the activity's retry
+    assert notifier.sent == ["001-reported:fault.acknowledged", "001-reported:staff"]
+    assert all(n.sent_at is not None for n in rows(engine, Notification, WID))
+    assert counts(engine)["CaseEvent"] == 1
