@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 
 from temporalio.envconfig import ClientConfig
 
-from .codec import data_converter
 from .settings import Settings
 
 if TYPE_CHECKING:
@@ -29,7 +28,7 @@ async def connect(settings: Settings, *, profile: str | None = None, runtime: Ru
     """A client with the settings' key ring; `runtime` (the worker's, serving metrics) if given."""
     from temporalio.client import Client  # here: `query` does without its import (a third of `telecom … status`)
 
-    return await Client.connect(**connect_config(profile), data_converter=data_converter(settings.payload_keys),
+    return await Client.connect(**connect_config(profile), data_converter=settings.data_converter(),
                                 runtime=runtime)
 
 
@@ -56,5 +55,5 @@ async def query(settings: Settings, workflow_id: str, name: str, *, profile: str
     answer = await service.workflow_service.query_workflow(QueryWorkflowRequest(
         namespace=namespace, execution=WorkflowExecution(workflow_id=workflow_id),
         query=WorkflowQuery(query_type=name)), retry=True)
-    values = await data_converter(settings.payload_keys).decode(answer.query_result.payloads)
+    values = await settings.data_converter().decode(answer.query_result.payloads)
     return values[0] if values else None

@@ -21,6 +21,14 @@ The format, for a codec in another language: each payload is replaced by one wit
 `encoding` = `binary/encrypted` and `encryption-key-id` = the key id (UTF-8), and data = a 12-byte
 random nonce followed by AES-256-GCM(key, nonce, plaintext = the original Payload message in
 protobuf binary form, associated data = the key id in UTF-8), the 16-byte tag last as GCM appends it.
+A Payload message of `COMPRESS_FROM` bytes or more (a status, a policy) is compressed with zlib
+(RFC 1950) before it is encrypted, when that makes it smaller: such a payload also has metadata
+`encryption-compression` = `zlib`, and its associated data is the key id, a NUL byte and `zlib`, so the
+label cannot be removed or added without failing authentication. Compression before encryption lets
+the ciphertext's length depend on how repetitive the clear text is; nobody who sees only lengths can
+choose part of a case's payload and observe it many times over, which such a leak needs.
+`TELECOM_CODEC_COMPRESSION=off` (edge.settings) writes uncompressed payloads, for a rolling upgrade
+while workers of a version that cannot read compressed payloads still run; every version reads both.
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ import logging
 import os
 import re
 import stat
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -58,7 +67,12 @@ KEYS_VARIABLE, KEY_FILE_VARIABLE = "TELECOM_CODEC_KEYS", "TELECOM_CODEC_KEY_FILE
 NOT_ENCRYPTED = "PayloadNotEncrypted"
 ENCODING = ENCRYPTED
 KEY_ID = "encryption-key-id"
+COMPRESSION, ZLIB = "encryption-compression", b"zlib"
 NONCE_BYTES, TAG_BYTES = 12, 16
+COMPRESS_FROM = 256
+"""Bytes of a Payload message from which compressing it is worth a try (a status is 1-2 KB)."""
+MAX_OPENED_BYTES = 8 * 1024 * 1024
+"""What a compressed payload may open to: four times Temporal's default 2 MB payload limit."""
 MAX_LAYERS = 4
 """The temporal CLI encrypts an update argument again each time it resends it (seen when a worker is
 slow to accept an update): the layers it could only have made with our keys are opened in turn."""
@@ -137,9 +151,10 @@ class EncryptionCodec(PayloadCodec):
     payload is used. Otherwise (the codec server, for reading) clear text passes and a payload that
     does not open raises `UndecryptablePayload`."""
 
-    def __init__(self, keys: KeyRing, *, strict: bool = True) -> None:
+    def __init__(self, keys: KeyRing, *, strict: bool = True, compress: bool = True) -> None:
         self.keys = keys
         self.strict = strict
+        self.compress = compress
         self._ciphers = {kid: AESGCM(key) for kid, key in keys.keys.items()}
 
     async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
@@ -147,9 +162,13 @@ class EncryptionCodec(PayloadCodec):
         cipher = self._ciphers[kid]
         encoded = []
         for payload in payloads:
+            clear = payload.SerializeToString()
+            metadata, associated = {"encoding": ENCODING, KEY_ID: kid.encode()}, kid.encode()
+            packed = zlib.compress(clear) if self.compress and len(clear) >= COMPRESS_FROM else clear
+            if len(packed) < len(clear):
+                clear, metadata[COMPRESSION], associated = packed, ZLIB, associated + b"\0" + ZLIB
             nonce = os.urandom(NONCE_BYTES)
-            data = nonce + cipher.encrypt(nonce, payload.SerializeToString(), kid.encode())
-            encoded.append(Payload(metadata={"encoding": ENCODING, KEY_ID: kid.encode()}, data=data))
+            encoded.append(Payload(metadata=metadata, data=nonce + cipher.encrypt(nonce, clear, associated)))
         return encoded
 
     async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
@@ -183,15 +202,36 @@ class EncryptionCodec(PayloadCodec):
         if len(payload.data) < NONCE_BYTES + TAG_BYTES:
             raise UndecryptablePayload(f"payload under key id {kid!r} is {len(payload.data)} bytes, too short to "
                                        "hold a nonce and a tag: truncated")
+        compression = payload.metadata.get(COMPRESSION)
+        if compression not in (None, ZLIB):
+            raise UndecryptablePayload(f"payload under key id {kid!r} is compressed with "
+                                       f"{compression.decode(errors='replace')!r}; only zlib is known")
+        associated = kid.encode() + (b"\0" + ZLIB if compression else b"")
         try:
-            clear = cipher.decrypt(payload.data[:NONCE_BYTES], payload.data[NONCE_BYTES:], kid.encode())
+            clear = cipher.decrypt(payload.data[:NONCE_BYTES], payload.data[NONCE_BYTES:], associated)
         except InvalidTag:
             raise UndecryptablePayload(f"payload under key id {kid!r} fails authentication: "
                                        "altered, truncated or encrypted with a different key") from None
+        if compression:
+            clear = _inflate(clear, kid)
         try:
             return Payload.FromString(clear)
         except DecodeError:
             raise UndecryptablePayload(f"payload under key id {kid!r} opens to no Payload message") from None
+
+
+def _inflate(packed: bytes, kid: str) -> bytes:
+    """zlib's inflate, bounded: an authenticated payload came from a holder of the key, but a bug
+    there should not cost this process its memory."""
+    inflater = zlib.decompressobj()
+    try:
+        clear = inflater.decompress(packed, MAX_OPENED_BYTES)
+    except zlib.error:
+        raise UndecryptablePayload(f"payload under key id {kid!r} does not decompress") from None
+    if inflater.unconsumed_tail or not inflater.eof:
+        raise UndecryptablePayload(f"payload under key id {kid!r} opens to more than {MAX_OPENED_BYTES} bytes, "
+                                   "or is cut short")
+    return clear
 
 
 class ContractFailureConverter(DefaultFailureConverterWithEncodedAttributes):
@@ -209,16 +249,16 @@ class ContractFailureConverter(DefaultFailureConverterWithEncodedAttributes):
             super().to_failure(exception, payload_converter, failure)
 
 
-def data_converter(keys: KeyRing | None = None) -> DataConverter:
+def data_converter(keys: KeyRing | None = None, *, compress: bool = True) -> DataConverter:
     """The one converter of the worker, the starter, the tests and the replayer: the contract's
     pydantic JSON (edge.converter), encrypted when a key ring is given (None: clear text, with a
     warning; production refuses to start without a ring, edge.settings). Failure messages and stack
     traces are encrypted too, as they may quote input values, but for the contract's own refusals
-    (`ContractFailureConverter`)."""
+    (`ContractFailureConverter`). `compress`: large payloads are compressed before they are encrypted."""
     if keys is None:
         _warn_unencrypted()
         return contract_data_converter
-    return dataclasses.replace(contract_data_converter, payload_codec=EncryptionCodec(keys),
+    return dataclasses.replace(contract_data_converter, payload_codec=EncryptionCodec(keys, compress=compress),
                                failure_converter_class=ContractFailureConverter)
 
 

@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -28,8 +28,11 @@ from pydantic import (
 from models.archive import ArchiveRole
 from models.common import TASK_QUEUE, StaffId
 
-from .codec import KeyRing, KeyRingError
+from .codec import KeyRing, KeyRingError, data_converter
 from .id_hash import HashKeyError, HashKeyRing, development_keys, hash_keys
+
+if TYPE_CHECKING:
+    from temporalio.converter import DataConverter
 
 PREFIX = "TELECOM_"
 DEFAULT_DATABASE_URL = "sqlite:///telecom-service.db"
@@ -127,6 +130,10 @@ class Settings(BaseModel):
     codec_key_file: Path | None = Field(
         None, alias="TELECOM_CODEC_KEY_FILE",
         description="instead of TELECOM_CODEC_KEYS: a file (mode 600) with one `kid:base64` per line, `#` comments")
+    codec_compression: Literal["zlib", "off"] = Field(
+        "zlib", alias="TELECOM_CODEC_COMPRESSION",
+        description="`zlib`: payloads of 256 bytes or more are compressed before they are encrypted (every version "
+                    "since reads both); `off` while workers of an older version still run (§ Personal data)")
     id_hash_key: SecretStr | None = Field(
         None, alias="TELECOM_ID_HASH_KEY",
         description="the ID-number hash key ring, `kid2:<base64 of at least 32 random bytes>,kid1:<…>`, newest "
@@ -242,6 +249,14 @@ class Settings(BaseModel):
     def payload_keys(self) -> KeyRing | None:
         """The payload key ring; None: clear text (development only)."""
         return self._payload_keys
+
+    @property
+    def compress(self) -> bool:
+        return self.codec_compression == "zlib"
+
+    def data_converter(self) -> DataConverter:
+        """The converter of this process's clients: its key ring, and compression as set."""
+        return data_converter(self.payload_keys, compress=self.compress)
 
     def id_hash_keys(self) -> HashKeyRing:
         """The ID hash key ring, for the processes that hash (the worker, the demo's seeding): unset,

@@ -93,7 +93,7 @@ class CodecServer:
                              f"not {session_hours}")
         # The server reads: clear text passes and a payload that does not open is a 422, where the
         # worker's strict codec would hand on a refusal in its place.
-        self.codec = EncryptionCodec(codec.keys, strict=False) if codec.strict else codec
+        self.codec = EncryptionCodec(codec.keys, strict=False, compress=codec.compress) if codec.strict else codec
         self.token = token
         self.allowed_origin = allowed_origin.rstrip("/")
         self.session_seconds = max(1, round(session_hours * 3600))
@@ -237,8 +237,9 @@ def from_settings(settings: Settings) -> tuple[CodecServer, str, int]:
     if settings.codec_token is None:
         raise ValueError(f"TELECOM_CODEC_TOKEN is required, at least {MIN_TOKEN_LENGTH} characters")
     host, _, port = settings.codec_address.rpartition(":")
-    server = CodecServer(EncryptionCodec(settings.payload_keys, strict=False), settings.codec_token.get_secret_value(),
-                         settings.codec_allowed_origin, settings.codec_session_hours)
+    codec = EncryptionCodec(settings.payload_keys, strict=False, compress=settings.compress)
+    server = CodecServer(codec, settings.codec_token.get_secret_value(), settings.codec_allowed_origin,
+                         settings.codec_session_hours)
     return server, host, int(port)
 
 

@@ -7,6 +7,7 @@ import base64
 import json
 import logging
 import os
+import zlib
 from datetime import date
 
 import pytest
@@ -19,10 +20,12 @@ from temporalio.worker import Replayer
 
 from activities.tables import Case
 from edge.codec import (
+    COMPRESSION,
     ENCODING,
     KEY_FILE_VARIABLE,
     KEY_ID,
     KEYS_VARIABLE,
+    MAX_OPENED_BYTES,
     NOT_ENCRYPTED,
     UNDECRYPTABLE,
     EncryptionCodec,
@@ -191,6 +194,57 @@ async def test_altered_or_relabelled_payloads_fail_authentication():
     with pytest.raises(ApplicationError) as error:
         contract_data_converter.payload_converter.from_payloads([refused], [ConfirmReply])
     assert error.value.type == NOT_ENCRYPTED and "--codec-endpoint" in error.value.message
+
+
+STATUS = Payload(metadata={"encoding": b"json/plain"},
+                 data=json.dumps({"clocks": [{"name": "reply", "source": "申诉办法 Art. 10(四)", "budget": "P15D"}] * 8,
+                                  "state": "resolved"}, ensure_ascii=False).encode())
+"""A status-like payload: large and repetitive, as the ones compression is for."""
+
+
+def seal(kid: str, clear: bytes, associated: bytes, **metadata: bytes) -> Payload:
+    """A payload made by hand as the README describes the format, for a codec in another language."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    nonce = os.urandom(12)
+    return Payload(metadata={"encoding": ENCODING, KEY_ID: kid.encode(), **metadata},
+                   data=nonce + AESGCM(KEYS[kid]).encrypt(nonce, clear, associated))
+
+
+async def test_large_payloads_are_compressed_before_encryption_and_small_ones_not():
+    codec = EncryptionCodec(ring("kid1"), strict=False)
+    [large, small] = await codec.encode([STATUS, Payload(data=PHONE.encode())])
+    assert large.metadata[COMPRESSION] == b"zlib" and COMPRESSION not in small.metadata
+    assert len(large.data) < len(STATUS.SerializeToString()) / 2
+    assert await codec.decode([large, small]) == [STATUS, Payload(data=PHONE.encode())]
+    # The format as documented: zlib of the Payload message, the key id, NUL and "zlib" authenticated.
+    by_hand = seal("kid1", zlib.compress(STATUS.SerializeToString()), b"kid1\0zlib", **{COMPRESSION: b"zlib"})
+    assert await codec.decode([by_hand]) == [STATUS]
+    # Off (a rolling upgrade): written uncompressed, and compressed ones are still read.
+    [plain] = await EncryptionCodec(ring("kid1"), compress=False).encode([STATUS])
+    assert COMPRESSION not in plain.metadata and await codec.decode([plain, large]) == [STATUS, STATUS]
+
+
+async def test_the_compression_label_is_authenticated_and_what_it_opens_to_is_bounded():
+    codec = EncryptionCodec(ring("kid1"), strict=False)
+    [large] = await codec.encode([STATUS])
+    [small] = await codec.encode([Payload(data=PHONE.encode())])
+    unlabelled = Payload(metadata={k: v for k, v in large.metadata.items() if k != COMPRESSION}, data=large.data)
+    labelled = Payload(metadata={**small.metadata, COMPRESSION: b"zlib"}, data=small.data)
+    for bad in (unlabelled, labelled):
+        with pytest.raises(UndecryptablePayload, match="fails authentication"):
+            await codec.decode([bad])
+    with pytest.raises(UndecryptablePayload, match="'br'; only zlib"):
+        await codec.decode([Payload(metadata={**large.metadata, COMPRESSION: b"br"}, data=large.data)])
+    bomb = seal("kid1", zlib.compress(bytes(MAX_OPENED_BYTES + 1)), b"kid1\0zlib", **{COMPRESSION: b"zlib"})
+    garbage = seal("kid1", b"not zlib at all", b"kid1\0zlib", **{COMPRESSION: b"zlib"})
+    with pytest.raises(UndecryptablePayload, match="more than"):
+        await codec.decode([bomb])
+    with pytest.raises(UndecryptablePayload, match="does not decompress"):
+        await codec.decode([garbage])
+    [refused] = await EncryptionCodec(codec.keys).decode([bomb])  # the worker refuses it for good
+    with pytest.raises(ApplicationError) as error:
+        contract_data_converter.payload_converter.from_payloads([refused], [ConfirmReply])
+    assert error.value.type == UNDECRYPTABLE and error.value.non_retryable
 
 
 def test_key_ring_from_the_settings_or_a_file(tmp_path):
