@@ -27,21 +27,32 @@ LINKED_CHANGES = "linked-changes"
 no operator response or resolution clock, the statutory one runs. Before, every fault had all three."""
 
 
+BUNDLE_1 = "bundle-1"
+"""Issue 16: the five patches above in one, for the cases started from here on. Each patch a case
+takes costs its history a marker and an upsert of `TemporalChangeVersion` (a visibility write on the
+server); a new case takes this one instead. A case started before it replays without its marker, so it
+asks for each patch as it did. A later change gets a patch of its own, outside the bundle."""
+
+
+def _bundle_1() -> bool:
+    return workflow.patched(BUNDLE_1)
+
+
 def local_steps() -> bool:
-    return workflow.patched(LOCAL_STEPS)
+    return _bundle_1() or workflow.patched(LOCAL_STEPS)
 
 
 def recorded_signal_refusals() -> bool:
-    return workflow.patched(SIGNAL_REFUSALS)
+    return _bundle_1() or workflow.patched(SIGNAL_REFUSALS)
 
 
 def kept_due_marks() -> bool:
-    return workflow.patched(DUE_MARKS_KEPT)
+    return _bundle_1() or workflow.patched(DUE_MARKS_KEPT)
 
 
 def migrated_marks() -> bool:
-    return workflow.patched(MIGRATED_MARKS)
+    return _bundle_1() or workflow.patched(MIGRATED_MARKS)
 
 
 def linked_changes() -> bool:
-    return workflow.patched(LINKED_CHANGES)
+    return _bundle_1() or workflow.patched(LINKED_CHANGES)
