@@ -13,12 +13,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
-from collections.abc import Callable, Sequence
+import sys
+import traceback
+from collections.abc import Callable, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 from multiprocessing.connection import Connection
+from typing import Any
 
 import sqlalchemy as sa
 from pydantic import ValidationError
@@ -214,7 +218,7 @@ def main(extra_workflows: Sequence[type] = (), extra_activities: Sequence[Callab
         if options.migrate_only:
             _migrate(settings)
         elif options.processes == 1:
-            asyncio.run(serve(settings, extra_workflows, extra_activities))
+            _run(serve(settings, extra_workflows, extra_activities), "telecom-worker")
         else:
             _configured(settings)  # a bad setting stops the parent before any child starts
             metrics.process_address(settings.metrics_address, options.processes)
@@ -259,10 +263,23 @@ def _serve_one(index: int, ready: Connection, extra_workflows: Sequence[type],
     settings = settings.model_copy(update={"metrics_address": metrics.process_address(settings.metrics_address,
                                                                                        index)})
     logging.basicConfig(level=settings.log_level, format=LOG_FORMAT.replace("%(name)s", "%(name)s[%(processName)s]"))
+    _run(serve(settings, extra_workflows, extra_activities, migrate=False, ready=lambda: ready.send(True)),
+         f"telecom-worker (process {index})")
+
+
+def _run(serving: Coroutine[Any, Any, None], program: str) -> None:
+    """Serve; on a failure, say what failed and exit 1 at once. Finalizing the interpreter while the
+    SDK's runtime threads still run can abort it (SIGABRT, about one failed connect in five), and the
+    exit status would no longer say what happened."""
     try:
-        asyncio.run(serve(settings, extra_workflows, extra_activities, migrate=False, ready=lambda: ready.send(True)))
-    except SettingsError as error:
-        raise SystemExit(error.for_program(f"telecom-worker (process {index})")) from None
+        asyncio.run(serving)
+    except SettingsError as error:  # the message names the variable, never a key
+        raise SystemExit(error.for_program(program)) from None
+    except Exception:
+        traceback.print_exc()
+        logging.shutdown()
+        sys.stderr.flush()
+        os._exit(1)
 
 
 if __name__ == "__main__":

@@ -14,9 +14,11 @@ The whole corpus runs once, concurrently (`campaign`), and each entry is then it
 from __future__ import annotations
 
 import asyncio
+import base64
 import copy
 import json
 import os
+import random
 import re
 import time
 from collections import Counter
@@ -384,7 +386,8 @@ def all_of(*checks: Callable[[Observation, Context], Any]) -> Callable[[Observat
 
 C, F, A, T = "ComplaintClosure", "FaultRepair", "ApplicationReview", "TerminationCleanup"
 BIG = "垃圾" * 65_000  # ~390 kB of UTF-8: over the 256 kB per input, under the server's 2 MB
-HUGE = "垃" * 1_000_000  # ~3 MB: over the server's blob limit
+HUGE = "垃" * 1_000_000  # ~3 MB, so repetitive that the codec compresses it to a few kB: we refuse it
+NOISE = base64.b64encode(random.Random(7).randbytes(2_300_000)).decode()  # ~3 MB that no compression shrinks
 EPOCH = int(NOW.timestamp())
 RECEIVED = {"offset": moment(timedelta(hours=-1)),
             "utc-millis": (NOW - timedelta(hours=1)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.123Z"),
@@ -530,7 +533,9 @@ start(C, "description-emoji", "emoji are text", put("description", "宽带又断
 start(C, "description-too-long", "a 4001-character description", put("description", "断" * 4001),
       refused(VE, "description"))
 start(C, "description-390kB", "a pasted log file of 390 kB", None, refused(VE, "bytes"), inputs=None, files=["big"])
-start(C, "description-3MB", "a 3 MB attachment inlined", None, cli("size exceeds limit"), inputs=None, files=["huge"])
+start(C, "description-3MB", "a 3 MB attachment inlined", None, refused(VE, "at most 262144 are accepted"),
+      inputs=None, files=["huge"])
+start(C, "photo-3MB", "a 3 MB photo inlined in base64", None, cli("size exceeds limit"), inputs=None, files=["noise"])
 start(C, "description-null", "description null", put("description", None), refused(VE, "description"))
 start(C, "description-list", "description as a list of lines", put("description", ["第一行", "第二行"]),
       refused(VE, "description"))
@@ -1141,7 +1146,7 @@ class Context:
             args += ["--input", as_text(value)]
         for name in entry.files or []:
             path = self.files / f"{entry.case_id}.json"
-            description = {"big": BIG, "huge": HUGE}[name]
+            description = {"big": BIG, "huge": HUGE, "noise": NOISE}[name]
             path.write_text(json.dumps({**complaint(entry.case_id), "description": description}, ensure_ascii=False),
                             encoding="utf-8")
             args += ["--input-file", str(path)]
