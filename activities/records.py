@@ -114,8 +114,9 @@ class CaseRecords:
 
 CASE, EVENT, SLA_EVENT, NOTIFICATION, COMPENSATION, ARCHIVE, CONTACT = (
     table_of(t) for t in (Case, CaseEvent, SlaEvent, Notification, Compensation, ArchiveEntry, CustomerContact))
-NEW_CASE: dict[str, object] = {"state": "", "customer_ref": None, "region": None, "severity": None, "assignee": None, "details": {},
-            "deadlines": {}, "next_due_at": None, "sla_breached": False, "policy": {}, "closed_at": None}
+NEW_CASE: dict[str, object] = {
+    "state": "", "customer_ref": None, "region": None, "severity": None, "assignee": None, "details": {},
+    "deadlines": {}, "next_due_at": None, "sla_breached": False, "policy": {}, "closed_at": None}
 """A new case row's columns before its first transition's values."""
 # Built once: SQLAlchemy then reuses their compiled form instead of building a statement per call.
 _CASE_AND_STEP = sa.select(

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowUpdateRPCTimeoutOrCancelledError
 
 from activities.database import make_engine, upgrade
 from adapters.inventory import seed_inventory
@@ -28,6 +28,9 @@ from .processes import DevServer, WorkerProcess
 WINDOW = "PT1S"
 LONG = timedelta(minutes=10)
 """RPC timeouts: an update or result under a saturated server waits in the queue, it is not lost."""
+UPDATE_ATTEMPTS = 5
+"""A saturated server answers an update it cannot yet hand to a worker with a deadline error (seen with
+600 complaints at once on one worker process): the update is sent again, under the same id."""
 BENCH_POLICY = f"""
 # Windows that would keep a finished case open for days, shortened so every case ends in seconds.
 [fault]
@@ -104,8 +107,15 @@ def floor_shape(c: Counts) -> FloorShape:
 async def _drive(client: Client, queue: str, case: Case) -> None:
     case.started = time.time()
     handle = await client.start_workflow(case.workflow_type, case.input, id=case.workflow_id, task_queue=queue)
-    for name, argument in case.updates:
-        await handle.execute_update(name, argument, rpc_timeout=LONG)
+    for step, (name, argument) in enumerate(case.updates):
+        for attempt in range(UPDATE_ATTEMPTS):
+            try:
+                # The update's id makes a resend the same update, whether or not the first one got in.
+                await handle.execute_update(name, argument, id=f"{case.workflow_id}-{step}", rpc_timeout=LONG)
+                break
+            except WorkflowUpdateRPCTimeoutOrCancelledError:
+                if attempt == UPDATE_ATTEMPTS - 1:
+                    raise
     await handle.result(rpc_timeout=LONG)
 
 
