@@ -11,6 +11,7 @@ import zlib
 from datetime import date
 
 import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
 from temporalio.api.failure.v1 import Failure
 from temporalio.client import Client, WorkflowFailureError, WorkflowHistory, WorkflowUpdateFailedError
@@ -204,7 +205,6 @@ STATUS = Payload(metadata={"encoding": b"json/plain"},
 
 def seal(kid: str, clear: bytes, associated: bytes, **metadata: bytes) -> Payload:
     """A payload made by hand as the README describes the format, for a codec in another language."""
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
     nonce = os.urandom(12)
     return Payload(metadata={"encoding": ENCODING, KEY_ID: kid.encode(), **metadata},
                    data=nonce + AESGCM(KEYS[kid]).encrypt(nonce, clear, associated))
