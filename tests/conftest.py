@@ -21,8 +21,9 @@ process, e.g. with -s or --pdb). A module whose tests share the deployed stack o
 (module-scoped) runs whole on one worker (`pytest_xdist_make_scheduler` below); the slow tests start
 first; every other test takes its own ports, files and databases.
 
-Slow (`-m "not slow"` leaves them out; CI runs them): crash and outage tests, the whole system as
-processes, and every test that drives Chromium (fixture `browser`, marked here)."""
+Slow (`-m "not slow"` leaves them out; CI runs them): crash and outage tests, and every test that
+runs the system, or a part of it, as processes: a dev server, a CLI, the installed worker, Chromium
+(the fixtures of AS_PROCESSES are marked here)."""
 
 from __future__ import annotations
 
@@ -88,10 +89,15 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("engine", ENGINES if both else ["sqlite"], indirect=True)
 
 
+AS_PROCESSES = {"browser", "dev", "bare_dev", "dev_server"}
+"""Fixtures that start a real Temporal dev server (and with `browser`, its Web UI, Chromium and the
+codec server): a test that takes one runs the system as processes, so it is slow. A test that starts
+processes itself says so with its own `slow` mark."""
+
+
 def pytest_itemcollected(item: pytest.Item) -> None:
-    """A test that drives Chromium (fixture `browser`) is slow: a dev server with its Web UI, a
-    browser, the codec server: the whole system. Set as it is collected, before `-m` selects."""
-    if "browser" in getattr(item, "fixturenames", ()):
+    """Set as the test is collected, before `-m` selects."""
+    if AS_PROCESSES & set(getattr(item, "fixturenames", ())):
         item.add_marker(pytest.mark.slow)
 
 

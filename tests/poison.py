@@ -30,6 +30,15 @@ def corpus(model: type[BaseModel], example: dict[str, Any]) -> list[tuple[str, R
         ("not UTF-8", NOT_UTF8), ("binary null", NULL)]
 
 
+def kinds(entries: list[tuple[str, RawValue]]) -> list[tuple[str, RawValue]]:
+    """The first entry of each kind of mistake ("missing", "wrong type", "huge string", "null", …):
+    the refusal path a real engine has to show once per kind, not once per field."""
+    first: dict[str, tuple[str, RawValue]] = {}
+    for label, value in entries:
+        first.setdefault("missing" if label.startswith("missing ") else label.rsplit(": ", 1)[-1], (label, value))
+    return list(first.values())
+
+
 def mutations(model: type[BaseModel], example: dict[str, Any]) -> Iterator[tuple[str, Any]]:
     """(label, malformed value) pairs: each must be refused by `model`."""
     yield "null", None

@@ -285,6 +285,7 @@ async def test_the_cli_loads_no_workflow_code_and_only_its_own_process_s_models(
     assert status["state"] == "acknowledged" and modules == []
 
 
+@pytest.mark.slow  # `telecom` as a process
 @pytest.mark.parametrize("argv, env, code, text", [
     (["complaint", "status", "C1"], {"TEMPORAL_ADDRESS": "127.0.0.1:1"}, 1,
      "cannot connect to Temporal at 127.0.0.1:1 (TEMPORAL_ADDRESS)"),

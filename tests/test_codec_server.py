@@ -328,6 +328,7 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+@pytest.mark.slow  # a dev server and the `temporal` CLI as processes
 async def test_the_temporal_cli_starts_signals_updates_and_queries_through_the_codec(engine):
     """The CLI encodes every argument list through …/encode, sending `{}` when there is none (the
     query, the signal without input), and decodes results through …/decode; the worker, in

@@ -1,5 +1,9 @@
 """Poison input: every malformed workflow input and update argument ends in a documented,
-non-retryable error (or a refused update), writes nothing, and the worker keeps serving."""
+non-retryable error (or a refused update), writes nothing, and the worker keeps serving.
+
+The whole corpus is read by the worker's converter, without a server: that is where every refusal is
+decided. On the real engine each kind of mistake then runs once per process: the refusal fails the case
+or the update, writes nothing, and the next case still works."""
 
 from __future__ import annotations
 
@@ -8,21 +12,39 @@ import uuid
 
 import pytest
 from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
 
 from activities.tables import Case, CaseEvent
+from edge.converter import contract_data_converter
 from models.contract import CONTRACTS
+from models.errors import Undecodable
 
 from .conftest import TEST_QUEUE, rows
 from .examples import EXAMPLES
-from .poison import corpus
+from .poison import corpus, kinds
 
 DOCUMENTED = {"ValidationError", "InvalidInput"}
+CONVERTER = contract_data_converter.payload_converter
+
+
+@pytest.mark.parametrize("contract", CONTRACTS, ids=lambda c: c.workflow_type)
+def test_the_converter_refuses_every_malformed_value(contract):
+    example = EXAMPLES[contract.workflow_type]
+    for label, value in corpus(contract.input, example.input):
+        [read] = CONVERTER.from_payloads([value.payload], [contract.input])
+        assert isinstance(read, Undecodable), f"input {label}: accepted"  # the case fails with it
+        assert read.error.type in DOCUMENTED and read.error.non_retryable, f"input {label}: {read.error}"
+    for update, model in contract.updates.items():
+        for label, value in corpus(model, example.updates[update]):
+            with pytest.raises(ApplicationError) as refused:  # the update is refused with it
+                CONVERTER.from_payloads([value.payload], [model])
+            assert refused.value.type in DOCUMENTED and refused.value.non_retryable, f"{update} {label}"
 
 
 @pytest.mark.parametrize("contract", CONTRACTS, ids=lambda c: c.workflow_type)
 async def test_malformed_inputs_fail_the_case_cleanly(env, worker, engine, contract):
     example = EXAMPLES[contract.workflow_type]
-    malformed = corpus(contract.input, example.input)
+    malformed = kinds(corpus(contract.input, example.input))
 
     async def run(label, value) -> str:
         handle = await env.client.start_workflow(contract.workflow_type, value, task_queue=TEST_QUEUE,
@@ -56,7 +78,7 @@ async def test_malformed_update_arguments_are_refused_and_change_nothing(env, wo
     state = (await handle.query("status"))["state"]
     tried = 0
     for update, model in contract.updates.items():
-        for _label, value in corpus(model, example.updates[update]):
+        for _label, value in kinds(corpus(model, example.updates[update])):
             with pytest.raises(WorkflowUpdateFailedError):
                 await handle.execute_update(update, value)
             tried += 1

@@ -140,6 +140,7 @@ def _figure(period: str, kpi: str, value: float | None, dimension: str = "", num
                          period_start=now, period_end=now, computed_at=now)
 
 
+@pytest.mark.slow  # `telecom report` as a process
 def test_telecom_report_prints_the_table_and_writes_the_chart_and_the_page(engine, tmp_path):
     from sqlmodel import Session
     with Session(engine) as session:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 
+import pytest
 from temporalio.client import ScheduleActionStartWorkflow, ScheduleRange
 from temporalio.testing import WorkflowEnvironment
 
@@ -17,6 +18,7 @@ from models.quality import SCHEDULE_ID
 from .conftest import binary
 
 
+@pytest.mark.slow  # a dev server of its own
 async def test_a_worker_start_creates_our_schedules_and_the_next_keeps_a_pause():
     async with await WorkflowEnvironment.start_local(dev_server_existing_path=binary("temporal"), ui=False,
                                                      data_converter=data_converter()) as env:

@@ -155,6 +155,7 @@ def test_a_bad_policy_file_stops_the_worker_naming_the_variable(monkeypatch, tmp
     assert "max_reopenings" in str(stopped.value.code)
 
 
+@pytest.mark.slow  # the installed `telecom-worker` as a process
 def test_the_installed_worker_says_it_in_one_line_without_a_traceback():
     done = subprocess.run([binary("telecom-worker")], capture_output=True, text=True, timeout=60, cwd=ROOT,
                           env={"PATH": "/usr/bin:/bin", "TELECOM_CODEC_SESSION_HOURS": "0"})

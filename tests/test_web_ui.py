@@ -130,6 +130,7 @@ async def assert_listed(client: Client, query: str, *expected: str) -> None:
 
 # --- search attributes: the ops list filters ------------------------------------------------
 
+@pytest.mark.slow  # a dev server of its own
 async def test_search_attributes_are_current_at_every_transition(keys, engine):
     async with dev_server(keys, engine) as env:
         client, complaints = env.client, Complaints(env.client, TEST_QUEUE)
@@ -164,6 +165,7 @@ async def test_search_attributes_are_current_at_every_transition(keys, engine):
         assert attributes.get(search.NEXT_DUE) is None and attributes.get(search.SLA_BREACHED) is False
 
 
+@pytest.mark.slow  # a dev server and the `temporal` CLI as processes
 async def test_the_temporal_cli_decodes_through_the_codec_server_with_the_token(keys, engine, codec_url):
     async with dev_server(keys, engine) as env:
         await open_cases(env.client)
