@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
 from temporalio.api.failure.v1 import Failure
 from temporalio.client import Client, WorkflowFailureError, WorkflowHistory, WorkflowUpdateFailedError
+from temporalio.converter import WithSerializationContext
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
@@ -245,6 +246,16 @@ async def test_the_compression_label_is_authenticated_and_what_it_opens_to_is_bo
     with pytest.raises(ApplicationError) as error:
         contract_data_converter.payload_converter.from_payloads([refused], [ConfirmReply])
     assert error.value.type == UNDECRYPTABLE and error.value.non_retryable
+
+
+def test_the_worker_s_converter_reads_no_serialization_context():
+    """worker._ContextFreeInstance has the SDK encode and decode every payload of a workflow task
+    with the converter's codec as it is, without a serialization context: the same codec only while it
+    reads none, and nothing is stored outside the history. (The payload converter, which does take a
+    context, runs inside the sandbox and still gets the workflow's.)"""
+    for converter in (data_converter(ring("kid1")), data_converter()):
+        assert not isinstance(converter.payload_codec, WithSerializationContext)
+        assert converter.external_storage is None
 
 
 def test_key_ring_from_the_settings_or_a_file(tmp_path):
