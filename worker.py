@@ -98,10 +98,10 @@ class _ContextFreeInstance(WorkflowInstance):
     """A sandboxed workflow that answers the SDK's per-payload questions without entering the sandbox.
     For each payload sequence of each workflow task, the SDK asks the workflow instance which
     serialization (and store) context applies, in three passes each way, and the sandbox answers each
-    time by compiling and running code under its import hooks: a third of the CPU of a replay here. The answer changes nothing
-    for us: our payload codec reads no serialization context (tests/test_codec.py holds it to that), so
-    the context-free converter is the same converter, and no external storage is configured, so the
-    store context is never read."""
+    time by compiling and running code under its import hooks: a third of the CPU of a replay here.
+    The answer changes nothing for us: our payload codec reads no serialization context
+    (tests/test_codec.py holds it to that), so the context-free converter is the same converter, and
+    no external storage is configured, so the store context is never read."""
 
     def __init__(self, sandboxed: WorkflowInstance, info: workflow.Info) -> None:
         self._sandboxed = sandboxed
