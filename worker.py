@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from pydantic import ValidationError
@@ -33,7 +33,6 @@ from temporalio.client import Client
 from temporalio.common import MetricMeter
 from temporalio.converter import SerializationContext, StorageDriverStoreContext, StorageDriverWorkflowInfo
 from temporalio.worker import Worker, WorkflowInstance, WorkflowInstanceDetails
-from temporalio.worker._command_aware_visitor import CommandInfo
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.archive_purge import ArchivePurger
@@ -71,6 +70,9 @@ from workflows.quality_report import QualityReport
 from workflows.service_change import ServiceChange
 from workflows.termination_cleanup import TerminationCleanup
 from workflows.unknown import UnknownWorkflow
+
+if TYPE_CHECKING:
+    from temporalio.worker._command_aware_visitor import CommandInfo  # the SDK's, for the signatures below
 
 WORKFLOWS = [ApplicationReview, FaultRepair, ComplaintClosure, TerminationCleanup, ServiceChange]
 INTERNAL = [CalendarChange, QualityReport, ArchivePurge]
