@@ -38,7 +38,7 @@ QUICK_CASES = 20
 CASES = 150
 SCALE = 2_000
 """The full run's sizes, chosen to finish in about a quarter of an hour on two cores; the scale target of
-issue 16 (10,000 open cases) is `--scale 10000`, about 40 minutes more here."""
+issue 16 (10,000 open cases) is `scripts/bench scale --scale 10000`, about 30 minutes here."""
 
 
 def machine(postgres_url: str | None) -> dict:
