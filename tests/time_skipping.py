@@ -8,8 +8,11 @@ test still has a server and a clock of its own."""
 from __future__ import annotations
 
 import asyncio
+import itertools
+import os
 import socket
 import subprocess
+from collections.abc import Iterator
 
 from temporalio.client import Client
 from temporalio.converter import DataConverter
@@ -25,10 +28,7 @@ class TestServer:
 
     __test__ = False  # not a test class
 
-    def __init__(self, path: str) -> None:
-        with socket.socket() as probe:  # a free port, picked as the SDK picks it
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
+    def __init__(self, path: str, port: int) -> None:
         self.target = f"127.0.0.1:{port}"
         self.process = subprocess.Popen([path, str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -52,16 +52,40 @@ class TestServer:
         await asyncio.to_thread(self.process.wait)
 
 
+PORTS = 500
+"""Ports of each xdist worker's own range, below the ephemeral ports the system gives clients. With
+ports the system picked (the SDK's way), two workers could both be given one just freed: the server
+that lost the race exits, but not before its test had connected to the other's server (seen once in
+CI as another test's case already started)."""
+
+
+def _ports() -> Iterator[int]:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    first = 21000 + PORTS * int(worker.removeprefix("gw") or 0)
+    return itertools.cycle(range(first, first + PORTS))
+
+
 class Spares:
     """One server spawned ahead: a test takes it and spawns the next test's."""
 
     def __init__(self, path: str) -> None:
         self.path = path
         self.spare: TestServer | None = None
+        self.ports = _ports()
+
+    def _spawn(self) -> TestServer:
+        for port in self.ports:  # the next one free (a killed server's port may still be held)
+            with socket.socket() as probe:
+                try:
+                    probe.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+            return TestServer(self.path, port)
+        raise AssertionError("unreachable: the ports cycle")
 
     async def environment(self, data_converter: DataConverter) -> WorkflowEnvironment:
         while True:
-            server, self.spare = self.spare or TestServer(self.path), TestServer(self.path)
+            server, self.spare = self.spare or self._spawn(), self._spawn()
             if await server.listening():
                 break
             await server.shutdown()
