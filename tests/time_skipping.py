@@ -55,8 +55,8 @@ class TestServer:
 PORTS = 500
 """Ports of each xdist worker's own range, below the ephemeral ports the system gives clients. With
 ports the system picked (the SDK's way), two workers could both be given one just freed: the server
-that lost the race exits, but not before its test had connected to the other's server (seen once in
-CI as another test's case already started)."""
+that lost the race exits, but its test may connect to the other's server first (the likeliest cause
+of a CI failure where another test's case had already started)."""
 
 
 def _ports() -> Iterator[int]:
@@ -74,14 +74,14 @@ class Spares:
         self.ports = _ports()
 
     def _spawn(self) -> TestServer:
-        for port in self.ports:  # the next one free (a killed server's port may still be held)
+        while True:  # the next free port of the range (a killed server's may still be held)
+            port = next(self.ports)
             with socket.socket() as probe:
                 try:
                     probe.bind(("127.0.0.1", port))
                 except OSError:
                     continue
             return TestServer(self.path, port)
-        raise AssertionError("unreachable: the ports cycle")
 
     async def environment(self, data_converter: DataConverter) -> WorkflowEnvironment:
         while True:
