@@ -41,6 +41,7 @@ from activities.calendar_versions import CalendarRollout, CalendarVersions
 from activities.change import ChangeActivities
 from activities.database import make_engine, upgrade
 from activities.deadlines import DueTimeCalculator
+from activities.heartbeats import Heartbeats
 from activities.inventory import InventoryChecks
 from activities.network import NetworkActivities
 from activities.notify import Notifier
@@ -131,8 +132,9 @@ WORKFLOW_RUNNER = _SandboxValidatingOnce(
 """Our contracts, activity, adapter and edge modules are deterministic to import: shared with the
 sandbox, never re-imported (a second copy of a model class fails pydantic's instance checks, and a
 native extension such as the codec's cipher cannot load twice). Replayers use it too."""
-INTERCEPTORS = [BoundaryInterceptor()]
-"""What our workflows do with input they cannot read (workflows.boundary); replayers take it too."""
+INTERCEPTORS = [BoundaryInterceptor(), Heartbeats()]
+"""What our workflows do with input they cannot read (workflows.boundary; replayers take it too), and the
+beats of calls that ask for them (activities.heartbeats)."""
 log = logging.getLogger("telecom.worker")
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 GRACEFUL_SHUTDOWN = timedelta(seconds=10)

@@ -1,7 +1,7 @@
 """`telecom-worker --processes N`: N worker processes on one task queue under a supervisor. One of two
 killed with SIGKILL mid-run is started again, and every case still ends with its records exactly
-once: the same rows as a case of its type that ran with no kill. About 45 s on two busy cores: the
-killed process's activities are given to the other after their 30 s timeout."""
+once: the same rows as a case of its type that ran with no kill. About 30 s on two busy cores: the
+killed process's calls are given to the other after their 10 s heartbeat timeout."""
 
 from __future__ import annotations
 
@@ -29,14 +29,12 @@ from edge import metrics
 from edge.settings import SettingsError
 
 from .conftest import binary, rows, seed
-from .examples import CASE_EXAMPLES
-from .test_resilience import SHORT_WINDOWS, recorded, seed_cases
+from .test_resilience import EXAMPLES, SHORT_WINDOWS, recorded, seed_cases
 
 ROOT = Path(__file__).resolve().parent.parent
 READY = re.compile(r"worker process (\d+) of (\d+) ready \(pid (\d+)\)")
-TYPES = ("ApplicationReview", "ComplaintClosure", "TerminationCleanup")
-"""Regular and local activities, updates, timers, compensations, bills. A fault ticket waits out its
-reopen window (25 s here) after it is confirmed: it would double the test's time for nothing new."""
+TYPES = ("ApplicationReview", "ComplaintClosure", "FaultRepair", "TerminationCleanup")
+"""Regular and local activities, updates, timers, compensations, bills."""
 
 
 class Supervisor:
@@ -89,7 +87,7 @@ def footprint(engine: sa.Engine, workflow_id: str) -> tuple:
 
 
 def batch(per_type: int, tag: str) -> list:
-    return [(CASE_EXAMPLES[name], *CASE_EXAMPLES[name].numbered(n, tag)) for n in range(per_type) for name in TYPES]
+    return [(EXAMPLES[name], *EXAMPLES[name].numbered(n, tag)) for n in range(per_type) for name in TYPES]
 
 
 async def drive(env, queue: str, cases: list) -> None:

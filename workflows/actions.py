@@ -16,6 +16,9 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.workflow import UpdateMethodMultiParam
 
+with workflow.unsafe.imports_passed_through():
+    from activities.heartbeats import HEARTBEAT_TIMEOUT
+
 if TYPE_CHECKING:
     from .case import Case
 
@@ -61,8 +64,10 @@ async def call(activity: Callable[[Any, A], R], arg: A, summary: str, *, retry: 
 
 
 async def call(activity: Callable[[Any, A], Any], arg: A, summary: str, *, retry: RetryPolicy = ADAPTER_RETRY) -> Any:
-    """An outside system's activity (sync or async), with the options every case uses for them."""
-    return await workflow.execute_activity_method(activity, arg, start_to_close_timeout=TIMEOUT, retry_policy=retry,
+    """An outside system's activity (sync or async), with the options every case uses for them: it beats
+    while it runs (activities.heartbeats), so a call whose worker died is retried after 10 s, not 30."""
+    return await workflow.execute_activity_method(activity, arg, start_to_close_timeout=TIMEOUT,
+                                                  heartbeat_timeout=HEARTBEAT_TIMEOUT, retry_policy=retry,
                                                   summary=summary)
 
 

@@ -11,6 +11,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.archive_purge import ArchivePurger
+    from activities.heartbeats import HEARTBEAT_TIMEOUT
     from models.archive import (PURGE_ID_MAX, WORKFLOW_TYPE, ArchivePurgeInput, DuePage, PurgeBatch, PurgeCertificate,
                                 PurgeRun)
 
@@ -35,15 +36,17 @@ class ArchivePurge:
         for _ in range(PAGES_PER_RUN):
             page = await workflow.execute_activity_method(
                 ArchivePurger.due_for_purge, DuePage(cutoff=cutoff, after=after, limit=PAGE),
-                start_to_close_timeout=TIMEOUT, retry_policy=ADAPTER_RETRY, summary="entries past their retention")
+                start_to_close_timeout=TIMEOUT, heartbeat_timeout=HEARTBEAT_TIMEOUT, retry_policy=ADAPTER_RETRY,
+                summary="entries past their retention")
             if not page.workflow_ids:
                 return await workflow.execute_activity_method(
                     ArchivePurger.certify_purge, PurgeRun(purge_id=purge_id, cutoff=cutoff, at=workflow.now()),
-                    start_to_close_timeout=TIMEOUT, retry_policy=ADAPTER_RETRY, summary="the deletion certificate")
+                    start_to_close_timeout=TIMEOUT, heartbeat_timeout=HEARTBEAT_TIMEOUT, retry_policy=ADAPTER_RETRY,
+                    summary="the deletion certificate")
             await workflow.execute_activity_method(
                 ArchivePurger.purge_cases, PurgeBatch(purge_id=purge_id, cutoff=cutoff, at=workflow.now(),
                                                       workflow_ids=page.workflow_ids),
-                start_to_close_timeout=TIMEOUT, retry_policy=ADAPTER_RETRY,
+                start_to_close_timeout=TIMEOUT, heartbeat_timeout=HEARTBEAT_TIMEOUT, retry_policy=ADAPTER_RETRY,
                 summary=f"purge {len(page.workflow_ids)} cases")
             after = page.workflow_ids[-1]
         workflow.continue_as_new(ArchivePurgeInput(cutoff=cutoff, after=after))

@@ -12,6 +12,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.calendar_versions import CalendarRollout
+    from activities.heartbeats import HEARTBEAT_TIMEOUT
     from models.calendar import (WORKFLOW_TYPE, CalendarChangeInput, CalendarChangeStatus, CasePage, CasesToTell,
                                  workflow_id)
 
@@ -38,14 +39,16 @@ class CalendarChange:
             page = await workflow.execute_activity_method(
                 CalendarRollout.find_affected_cases, CasePage(first_day=change.first_day, after=change.after,
                                                               limit=PAGE),
-                start_to_close_timeout=timedelta(minutes=1), summary="open cases the version may reach")
+                start_to_close_timeout=timedelta(minutes=1), heartbeat_timeout=HEARTBEAT_TIMEOUT,
+                summary="open cases the version may reach")
             if not page.workflow_ids:
                 self.done = True
                 workflow.set_current_details(self._details())
                 return self.status()
             told = await workflow.execute_activity_method(
                 CalendarRollout.tell_cases, CasesToTell(version=change.version, workflow_ids=page.workflow_ids),
-                start_to_close_timeout=timedelta(minutes=5), summary=f"tell {len(page.workflow_ids)} cases")
+                start_to_close_timeout=timedelta(minutes=5), heartbeat_timeout=HEARTBEAT_TIMEOUT,
+                summary=f"tell {len(page.workflow_ids)} cases")
             self.change = change = change.model_copy(update={
                 "after": page.workflow_ids[-1], "told": change.told + told.told, "moved": change.moved + told.moved,
                 "failed": (change.failed + told.failed)[:FAILED_KEPT]})

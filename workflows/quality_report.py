@@ -12,6 +12,7 @@ from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.quality import QualityReports
+    from activities.heartbeats import HEARTBEAT_TIMEOUT
     from models.quality import WORKFLOW_TYPE, ReportInput, ReportRequest, ReportResult, workflow_id
 
     from .actions import invalid_input
@@ -31,5 +32,5 @@ class QualityReport:
         # Unset, the period is the one closed at the scheduled start: the activity reads the calendar.
         return await workflow.execute_activity_method(
             QualityReports.compute_report, ReportRequest(period=request.period, as_of=workflow.now()),
-            start_to_close_timeout=timedelta(minutes=10), retry_policy=RETRY,
+            start_to_close_timeout=timedelta(minutes=10), heartbeat_timeout=HEARTBEAT_TIMEOUT, retry_policy=RETRY,
             summary=f"KPIs of {request.period or 'the closed month'}")
