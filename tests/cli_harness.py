@@ -177,6 +177,8 @@ class Stack:
                                "--db-filename", str(self.server_db), "--log-level", "warn",
                                *search_attribute_flags()],
                     self.env(), self.server_log)
+
+    def server_started(self) -> None:
         self.wait(lambda: self._check_alive("server") and self.temporal(
             "operator", "cluster", "health", codec=False, timeout=10).returncode == 0,
             60, "the Temporal dev server to answer", interval=0.3)
@@ -192,6 +194,8 @@ class Stack:
                     self.env(TELECOM_CODEC_KEY_FILE=str(self.key_file), TELECOM_CODEC_TOKEN=self.token,
                              TELECOM_CODEC_ADDRESS=f"127.0.0.1:{self.codec_port}", TELECOM_LOG_LEVEL="INFO"),
                     self.codec_log)
+
+    def codec_started(self) -> None:
         self.wait(lambda: self._check_alive("codec") and self._codec_answers(), 30, "the codec server to answer")
 
     def _codec_answers(self) -> bool:
@@ -225,14 +229,12 @@ class Stack:
     def start_worker(self) -> None:
         self._spawn("worker", [binary("telecom-worker")], self.worker_env, self.worker_log)
         self.wait(lambda: self._check_alive("worker") and self._worker_polls(), 60,
-                  "the worker to poll its task queue", interval=0.5)
+                  "the worker to poll its task queue", interval=0.1)
 
     def _worker_polls(self) -> bool:
-        done = self.temporal("task-queue", "describe", "--task-queue", self.task_queue, "-o", "json",
-                             codec=False, timeout=10)
-        if done.returncode != 0:
-            return False
-        return '"identity"' in done.stdout  # a poller lists its identity
+        """As its log says once it polls (worker.serve). The server's task-queue description lists
+        the poller seconds later."""
+        return f"task queue {self.task_queue}," in self.worker_log.read_text(errors="replace")
 
     def _check_alive(self, name: str) -> bool:
         process = self.processes[name]
@@ -256,21 +258,20 @@ class Stack:
         return all(p.poll() is None for p in self.processes.values())
 
     def stop(self) -> None:
-        """The worker first (it finishes what it runs), then the codec server and the dev server:
-        each process group, by its own id."""
-        for name in ("worker", "codec", "server"):
-            process = self.processes.get(name)
-            if process is None or process.poll() is not None:
-                continue
-            try:
-                os.killpg(process.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                continue
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
+        """The worker first (it finishes what it runs), then the codec server and the dev server
+        together: each process group, by its own id."""
+        for names in (("worker",), ("codec", "server")):
+            stopping = [process for process in map(self.processes.get, names)
+                        if process is not None and process.poll() is None]
+            for process in stopping:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGTERM)
+            for process in stopping:
+                try:
+                    process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+                    process.wait(timeout=10)
 
     # --- driving it ----------------------------------------------------------------------------
 
@@ -390,20 +391,23 @@ class Stack:
 @contextlib.contextmanager
 def running_stack(workdir: Path, seed: Callable[[sa.Engine], None] | None = None,
                   task_queue: str = TASK_QUEUE) -> Iterator[Stack]:
-    """Server, codec server, seeded records and worker, up and answering; all stopped at the end."""
+    """Server, codec server, seeded records and worker, up and answering; all stopped at the end.
+    The servers start while the records are seeded; the worker, which needs all three, last."""
     for attempt in range(3):  # a free port taken by someone else between our probe and the server's bind
         stack = Stack(workdir / f"run{attempt}" if attempt else workdir, task_queue=task_queue)
         stack.prepare()
         try:
             stack.start_server()
+            stack.start_codec()
+            stack.seed(seed)
+            stack.server_started()
+            stack.codec_started()
             break
         except BaseException as error:
             stack.stop()
-            if not isinstance(error, RuntimeError) or attempt == 2:  # RuntimeError: the server exited
+            if not isinstance(error, RuntimeError) or attempt == 2:  # RuntimeError: a server exited
                 raise
     try:
-        stack.start_codec()
-        stack.seed(seed)
         stack.start_worker()
         yield stack
     finally:
