@@ -11,8 +11,8 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities.quality import QualityReports
     from activities.heartbeats import HEARTBEAT_TIMEOUT
+    from activities.quality import QualityReports
     from models.quality import WORKFLOW_TYPE, ReportInput, ReportRequest, ReportResult, workflow_id
 
     from .actions import invalid_input
