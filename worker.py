@@ -41,7 +41,7 @@ from activities.calendar_versions import CalendarRollout, CalendarVersions
 from activities.change import ChangeActivities
 from activities.database import make_engine, upgrade
 from activities.deadlines import DueTimeCalculator
-from activities.heartbeats import Heartbeats
+from activities.heartbeats import THROTTLE, Heartbeats
 from activities.inventory import InventoryChecks
 from activities.network import NetworkActivities
 from activities.notify import Notifier
@@ -185,7 +185,7 @@ def build_worker(client: Client, engine: sa.Engine, *, policy: Policy | None = N
         workflow_runner=WORKFLOW_RUNNER, interceptors=INTERCEPTORS,
         # A malformed input or update argument fails that case or update, never the task forever.
         workflow_failure_exception_types=[ValidationError],
-        **{**CAPACITY, **options})
+        max_heartbeat_throttle_interval=THROTTLE, **{**CAPACITY, **options})
 
 
 def _meter(client: Client) -> MetricMeter | None:

@@ -16,6 +16,9 @@ HEARTBEAT_TIMEOUT = timedelta(seconds=10)
 workflow task timeout: after a crash, the workflows and their calls resume together."""
 BEATS_PER_TIMEOUT = 3
 """Beats sent within each heartbeat timeout: one late beat under load does not time the call out."""
+THROTTLE = HEARTBEAT_TIMEOUT / BEATS_PER_TIMEOUT
+"""The worker's `max_heartbeat_throttle_interval`: the SDK sends a call's beats on at most this often,
+by default only every 0.8 heartbeat timeouts, which would leave a fifth of the timeout to spare."""
 
 
 class Heartbeats(Interceptor):

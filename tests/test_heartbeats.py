@@ -17,7 +17,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import TimeoutError, TimeoutType
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
-from activities.heartbeats import Heartbeats
+from activities.heartbeats import BEATS_PER_TIMEOUT, Heartbeats
 
 QUEUE = "heartbeats"
 HEARTBEAT_TIMEOUT = timedelta(seconds=1)
@@ -43,7 +43,8 @@ class HeartbeatProbe:
 async def run_probe(env, interceptors) -> int:
     async with Worker(env.client, task_queue=QUEUE, workflows=[HeartbeatProbe], activities=[slow_call],
                       workflow_runner=UnsandboxedWorkflowRunner(), interceptors=interceptors,
-                      activity_executor=ThreadPoolExecutor(max_workers=1)):
+                      activity_executor=ThreadPoolExecutor(max_workers=1),
+                      max_heartbeat_throttle_interval=HEARTBEAT_TIMEOUT / BEATS_PER_TIMEOUT):  # as worker.py
         return await env.client.execute_workflow(HeartbeatProbe.run, id=f"probe-{uuid.uuid4().hex[:8]}",
                                                  task_queue=QUEUE)
 
