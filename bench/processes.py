@@ -98,10 +98,11 @@ class DevServer:
 
 class WorkerProcess:
     """The production worker (`worker.serve`) plus the floor workflows, on a task queue of its own;
-    `processes` worker processes under a supervisor (`telecom-worker --processes`) when more than one."""
+    `processes` worker processes under a supervisor (`telecom-worker --processes`) when more than one.
+    Ready when built, unless `spawned` (then `ready()`)."""
 
     def __init__(self, server: DevServer, database_url: str, policy_file: Path | None, keys: str, log: Path,
-                 processes: int = 1) -> None:
+                 processes: int = 1, *, spawned: bool = False) -> None:
         self.queue = f"bench-{uuid.uuid4().hex[:8]}"
         self.log = log
         environ = {**os.environ, "TEMPORAL_ADDRESS": server.address, "TELECOM_DATABASE_URL": database_url,
@@ -112,14 +113,20 @@ class WorkerProcess:
             environ.pop(unset, None)
         if policy_file is not None:  # else the built-in policy
             environ["TELECOM_POLICY_FILE"] = str(policy_file)
-        start = log.stat().st_size if log.exists() else 0
+        self.processes, self.log_start = processes, log.stat().st_size if log.exists() else 0
         self.process = subprocess.Popen([sys.executable, "-m", "bench.worker", "--processes", str(processes)],
                                         cwd=ROOT, env=environ, stdout=log.open("ab"), stderr=subprocess.STDOUT)
-        for _ in range(600):  # polling until each process logs its task queue
-            if log.read_bytes()[start:].decode(errors="replace").count(f"task queue {self.queue},") >= processes:
+        if not spawned:
+            self.ready()
+
+    def ready(self) -> None:
+        """Until each process has logged its task queue."""
+        for _ in range(600):
+            logged = self.log.read_bytes()[self.log_start:].decode(errors="replace")
+            if logged.count(f"task queue {self.queue},") >= self.processes:
                 return
             if self.process.poll() is not None:
-                raise RuntimeError(f"the worker exited:\n{log.read_text()[-3000:]}")
+                raise RuntimeError(f"the worker exited:\n{self.log.read_text()[-3000:]}")
             time.sleep(0.1)
         raise RuntimeError("the worker did not start within 60 s")
 

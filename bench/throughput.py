@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -120,13 +121,15 @@ async def _drive(client: Client, queue: str, case: Case) -> None:
 
 
 async def run_batch(client: Client, server: DevServer, engine: sa.Engine, batch: Batch,
-                    worker: WorkerProcess) -> dict[str, Any]:
+                    worker: WorkerProcess, driven: Callable[[], None] = lambda: None) -> dict[str, Any]:
+    """`driven` is called once the batch's measures are taken (the next batch's worker may start)."""
     batch.put_in_place(engine)
     worker_before, server_before = worker.usage(), server.usage()
     began = time.time()
     await asyncio.gather(*(_drive(client, worker.queue, case) for case in batch.cases))
     wall = time.time() - began
     worker_after, server_after = worker.usage(), server.usage()
+    driven()
     limit = asyncio.Semaphore(16)
 
     async def history(case: Case):
@@ -179,25 +182,41 @@ def drop_database(engine: sa.Engine, admin: sa.Engine | None) -> None:
 
 class Workers:
     """The worker each batch runs on: a fresh one per batch, or in quick mode one for every batch of
-    one worker process (its peak memory is then the run's so far)."""
+    one worker process (its peak memory is then the run's so far). A fresh one-process worker starts
+    while the batch before is being read, after its measures: the run does not wait for it."""
 
     def __init__(self, server: DevServer, url: str, policy_file: Path, keys: str, log: Path, quick: bool) -> None:
-        self.start = lambda processes=1: WorkerProcess(server, url, policy_file, keys, log, processes)
+        self.start = lambda processes=1, spawned=False: WorkerProcess(server, url, policy_file, keys, log, processes,
+                                                                      spawned=spawned)
         self.shared = self.start() if quick else None
+        self.next: WorkerProcess | None = None
 
     async def run(self, client: Client, server: DevServer, engine: sa.Engine, batch: Batch,
                   processes: int | None = None) -> dict[str, Any]:
         """`processes`: on a fresh worker of that many processes, even in quick mode."""
-        worker = self.shared if self.shared is not None and processes is None else self.start(processes or 1)
+        if self.shared is not None and processes is None:
+            return await run_batch(client, server, engine, batch, self.shared)
+        worker = self._take() if (processes or 1) == 1 else self.start(processes)
         try:
-            return await run_batch(client, server, engine, batch, worker)
+            return await run_batch(client, server, engine, batch, worker, driven=self._spawn_next)
         finally:
-            if worker is not self.shared:
-                worker.stop()
+            worker.stop()
+
+    def _take(self) -> WorkerProcess:
+        worker, self.next = self.next, None
+        if worker is None:
+            return self.start()
+        worker.ready()
+        return worker
+
+    def _spawn_next(self) -> None:
+        if self.shared is None and self.next is None:
+            self.next = self.start(spawned=True)
 
     def stop(self) -> None:
-        if self.shared is not None:
-            self.shared.stop()
+        for worker in (self.shared, self.next):
+            if worker is not None:
+                worker.stop()
 
 
 async def run_database(kind: str, client: Client, server: DevServer, n: int, work: Path, keys: str,
