@@ -105,7 +105,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if any(mark.name == "postgres" for mark in item.own_markers) and "engine" not in item.fixturenames:
             raise pytest.UsageError(f"{item.nodeid} is marked postgres but takes no `engine`")
-    if getattr(config.option, "numprocesses", None):  # in parallel, the long tests start first
+    # In parallel, the long tests start first. The order is the xdist workers' (the controller
+    # schedules what they collected), and in a worker `numprocesses` is unset: `workerinput` says it.
+    if hasattr(config, "workerinput") or getattr(config.option, "numprocesses", None):
         items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
