@@ -105,9 +105,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if any(mark.name == "postgres" for mark in item.own_markers) and "engine" not in item.fixturenames:
             raise pytest.UsageError(f"{item.nodeid} is marked postgres but takes no `engine`")
-    # In parallel, the long tests start first. The order is the xdist workers' (the controller
-    # schedules what they collected), and in a worker `numprocesses` is unset: `workerinput` says it.
-    if hasattr(config, "workerinput") or getattr(config.option, "numprocesses", None):
+    # In parallel, the long tests start first. The controller schedules the order its xdist workers
+    # collected (`workerinput` marks one; `numprocesses` is unset there).
+    if hasattr(config, "workerinput"):
         items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
