@@ -56,17 +56,20 @@ def process(workflow_type: str) -> Callable[[type[C]], type[C]]:
 
 @overload
 async def call(activity: Callable[[Any, A], Awaitable[R]], arg: A, summary: str, *,
-               retry: RetryPolicy = ADAPTER_RETRY) -> R: ...
+               retry: RetryPolicy = ADAPTER_RETRY, timeout: timedelta = TIMEOUT) -> R: ...
 
 
 @overload
-async def call(activity: Callable[[Any, A], R], arg: A, summary: str, *, retry: RetryPolicy = ADAPTER_RETRY) -> R: ...
+async def call(activity: Callable[[Any, A], R], arg: A, summary: str, *, retry: RetryPolicy = ADAPTER_RETRY,
+               timeout: timedelta = TIMEOUT) -> R: ...
 
 
-async def call(activity: Callable[[Any, A], Any], arg: A, summary: str, *, retry: RetryPolicy = ADAPTER_RETRY) -> Any:
-    """An outside system's activity (sync or async), with the options every case uses for them: it beats
-    while it runs (activities.heartbeats), so a call whose worker died is retried after 10 s, not 30."""
-    return await workflow.execute_activity_method(activity, arg, start_to_close_timeout=TIMEOUT,
+async def call(activity: Callable[[Any, A], Any], arg: A, summary: str, *, retry: RetryPolicy = ADAPTER_RETRY,
+               timeout: timedelta = TIMEOUT) -> Any:
+    """An outside system's activity (sync or async), with the options every case uses for them, or a long
+    one of our own (`timeout`, the archive purge's pages, the month's report): it beats while it runs
+    (activities.heartbeats), so a call whose worker died is retried after 10 s, not after `timeout`."""
+    return await workflow.execute_activity_method(activity, arg, start_to_close_timeout=timeout,
                                                   heartbeat_timeout=HEARTBEAT_TIMEOUT, retry_policy=retry,
                                                   summary=summary)
 

@@ -11,11 +11,10 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.archive_purge import ArchivePurger
-    from activities.heartbeats import HEARTBEAT_TIMEOUT
     from models.archive import (PURGE_ID_MAX, WORKFLOW_TYPE, ArchivePurgeInput, DuePage, PurgeBatch, PurgeCertificate,
                                 PurgeRun)
 
-    from .actions import ADAPTER_RETRY, invalid_input
+    from .actions import call, invalid_input
 
 PAGE = 200
 PAGES_PER_RUN = 50
@@ -34,19 +33,14 @@ class ArchivePurge:
             raise invalid_input("cutoff", "must not be in the future: an entry is purged once its retention has passed")
         cutoff, after = purge.cutoff or now, purge.after
         for _ in range(PAGES_PER_RUN):
-            page = await workflow.execute_activity_method(
-                ArchivePurger.due_for_purge, DuePage(cutoff=cutoff, after=after, limit=PAGE),
-                start_to_close_timeout=TIMEOUT, heartbeat_timeout=HEARTBEAT_TIMEOUT, retry_policy=ADAPTER_RETRY,
-                summary="entries past their retention")
+            page = await call(ArchivePurger.due_for_purge, DuePage(cutoff=cutoff, after=after, limit=PAGE),
+                              "entries past their retention", timeout=TIMEOUT)
             if not page.workflow_ids:
-                return await workflow.execute_activity_method(
-                    ArchivePurger.certify_purge, PurgeRun(purge_id=purge_id, cutoff=cutoff, at=workflow.now()),
-                    start_to_close_timeout=TIMEOUT, heartbeat_timeout=HEARTBEAT_TIMEOUT, retry_policy=ADAPTER_RETRY,
-                    summary="the deletion certificate")
-            await workflow.execute_activity_method(
-                ArchivePurger.purge_cases, PurgeBatch(purge_id=purge_id, cutoff=cutoff, at=workflow.now(),
-                                                      workflow_ids=page.workflow_ids),
-                start_to_close_timeout=TIMEOUT, heartbeat_timeout=HEARTBEAT_TIMEOUT, retry_policy=ADAPTER_RETRY,
-                summary=f"purge {len(page.workflow_ids)} cases")
+                return await call(ArchivePurger.certify_purge, PurgeRun(purge_id=purge_id, cutoff=cutoff,
+                                                                        at=workflow.now()),
+                                  "the deletion certificate", timeout=TIMEOUT)
+            await call(ArchivePurger.purge_cases, PurgeBatch(purge_id=purge_id, cutoff=cutoff, at=workflow.now(),
+                                                             workflow_ids=page.workflow_ids),
+                       f"purge {len(page.workflow_ids)} cases", timeout=TIMEOUT)
             after = page.workflow_ids[-1]
         workflow.continue_as_new(ArchivePurgeInput(cutoff=cutoff, after=after))

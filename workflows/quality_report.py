@@ -11,11 +11,10 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities.heartbeats import HEARTBEAT_TIMEOUT
     from activities.quality import QualityReports
     from models.quality import WORKFLOW_TYPE, ReportInput, ReportRequest, ReportResult, workflow_id
 
-    from .actions import invalid_input
+    from .actions import call, invalid_input
 
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=10), maximum_interval=timedelta(minutes=10),
                     maximum_attempts=12)
@@ -30,7 +29,5 @@ class QualityReport:
         if request.period is not None and workflow.info().workflow_id != workflow_id(request.period):
             raise invalid_input("workflow_id", f"must be {workflow_id(request.period)!r} for period {request.period}")
         # Unset, the period is the one closed at the scheduled start: the activity reads the calendar.
-        return await workflow.execute_activity_method(
-            QualityReports.compute_report, ReportRequest(period=request.period, as_of=workflow.now()),
-            start_to_close_timeout=timedelta(minutes=10), heartbeat_timeout=HEARTBEAT_TIMEOUT, retry_policy=RETRY,
-            summary=f"KPIs of {request.period or 'the closed month'}")
+        return await call(QualityReports.compute_report, ReportRequest(period=request.period, as_of=workflow.now()),
+                          f"KPIs of {request.period or 'the closed month'}", retry=RETRY, timeout=timedelta(minutes=10))
